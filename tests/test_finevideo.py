@@ -1,0 +1,50 @@
+"FineVideo: parquet shards in the real layout (struct or string `json` column) through TimeWarp's preprocessing."
+import json
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from timepref.records import VideoRecord, read_jsonl
+from timepref.sources import SourceError, iter_finevideo_parquet, prepare_finevideo
+from timepref.video import read_frames, video_meta, write_mp4
+
+
+def annotation(name, spans, null_at=None):
+    def ts(s, e): return {"start_timestamp": s, "end_timestamp": e}
+    scenes = []
+    for k, (s, e) in enumerate(spans):
+        st = ts(f"00:{s // 60:02d}:{s % 60:02d}.000", None if k == null_at else f"00:{e // 60:02d}:{e % 60:02d}.000")
+        scenes.append({"sceneId": k + 1, "title": f"scene {k}", "timestamps": st, "mood": {"description": None},
+                       "activities": [{"description": f"Thing {k} happens.", "timestamp": st}], "props": []})
+    return {"original_video_filename": f"{name}.mp4", "original_json_filename": f"{name}.json", "duration_seconds": 9,
+            "content_metadata": {"title": name, "description": "", "fps": 4, "scenes": scenes, "qAndA": []}}
+
+
+@pytest.fixture
+def mp4(tmp_path):
+    frames = np.concatenate([np.full((8, 16, 16, 3), v, np.uint8) for v in (20, 120, 220)])   # 3 scenes of 2 s at 4 fps
+    return write_mp4(frames, tmp_path / "src.mp4", fps=4).read_bytes()
+
+
+@pytest.mark.parametrize("as_string", [False, True])
+def test_shard_to_records(tmp_path, mp4, as_string):
+    rows = [annotation("keep", [(0, 2), (2, 4), (4, 6)]), annotation("one", [(0, 2)]),
+            annotation("null", [(0, 2), (2, 4)], null_at=1)]
+    col = [json.dumps(r) for r in rows] if as_string else rows
+    shard = tmp_path / "train-00000-of-00002.parquet"
+    pq.write_table(pa.table({"mp4": [mp4] * 3, "json": col}), shard, row_group_size=2)
+    assert [r for r, _, _ in iter_finevideo_parquet(shard)] == [0, 1, 2]
+    recs, skipped = prepare_finevideo([shard], tmp_path / "out", max_end=5)
+    assert dict(skipped) == {"fewer than 2 scenes": 1, "unparseable timestamp": 1}
+    (rec,) = recs
+    assert [(s.start, s.end, s.caption) for s in rec.scenes] == [(0, 2, "Thing 0 happens."), (2, 4, "Thing 1 happens.")]
+    assert video_meta(rec.path).n_frames == 16                              # trimmed at 4 s
+    assert read_frames(rec.path, 1, 2, 4).mean() == pytest.approx(120, abs=4)
+    assert read_jsonl(tmp_path / "out/videos.jsonl", VideoRecord) == recs
+
+
+def test_shard_without_columns(tmp_path):
+    pq.write_table(pa.table({"video": [b""]}), tmp_path / "x.parquet")
+    with pytest.raises(SourceError, match="missing column"): list(iter_finevideo_parquet(tmp_path / "x.parquet"))
+    (tmp_path / "y.parquet").write_text("no")
+    with pytest.raises(SourceError, match="y.parquet"): list(iter_finevideo_parquet(tmp_path / "y.parquet"))
