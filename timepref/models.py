@@ -15,8 +15,9 @@ from transformers import (AutoModelForImageTextToText, AutoProcessor, PreTrained
 from .world import BACKGROUNDS, COLOURS, EVENTS, SHAPES, SceneSpec
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PRESETS', 'load_video_llm', 'world_corpus', 'train_tokenizer', 'build_processor',
-           'TinyPreset', 'tiny_qwen2vl_config', 'build_tiny_qwen2vl', 'n_params']
+__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PRESETS', 'LLAVA_CHAT_TEMPLATE', 'load_video_llm', 'world_corpus',
+           'train_tokenizer', 'build_processor', 'TinyPreset', 'tiny_qwen2vl_config', 'build_tiny_qwen2vl', 'n_params',
+           'build_tiny_llava_onevision']
 
 # %% ../nbs/10_models.ipynb #b3656c3e
 def _dtype(dtype) -> torch.dtype|str:
@@ -136,3 +137,37 @@ def build_tiny_qwen2vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[
     return model.eval(), processor
 
 def n_params(model) -> int: return sum(p.numel() for p in model.parameters())
+
+# %% ../nbs/10_models.ipynb #204b7886
+LLAVA_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for c in message['content'] %}"
+    "{% if c['type'] == 'video' %}<video>\n{% elif c['type'] == 'image' %}<image>\n{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
+    "A randomly initialised tiny LLaVA-OneVision and its processor, saved to `out` if given; returns `(model, processor)`."
+    from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, LlavaOnevisionImageProcessor,
+                              LlavaOnevisionProcessor, LlavaOnevisionVideoProcessor)
+    p = PRESETS[size]; fs = {"height": p.frame_size, "width": p.frame_size}
+    tok = train_tokenizer(corpus or world_corpus(), p.vocab_size)
+    tok.add_special_tokens({"additional_special_tokens": ["<image>", "<video>"]})
+    n_patches = (p.frame_size // 14) ** 2
+    processor = LlavaOnevisionProcessor(
+        image_processor=LlavaOnevisionImageProcessor(size=fs, crop_size=fs, image_grid_pinpoints=[[p.frame_size] * 2]),
+        video_processor=LlavaOnevisionVideoProcessor(size=fs, do_sample_frames=False), tokenizer=tok,
+        chat_template=LLAVA_CHAT_TEMPLATE, num_image_tokens=n_patches, vision_feature_select_strategy="full")
+    i = tok.convert_tokens_to_ids
+    ids = dict(bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
+    cfg = LlavaOnevisionConfig(
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=p.vision_dim, intermediate_size=2 * p.vision_dim,
+                           num_hidden_layers=p.vision_depth, num_attention_heads=p.vision_heads, image_size=p.frame_size, patch_size=14),
+        text_config=dict(model_type="qwen2", vocab_size=len(tok), hidden_size=p.hidden, intermediate_size=p.intermediate,
+                         num_hidden_layers=p.layers, num_attention_heads=p.heads, num_key_value_heads=p.kv_heads, tie_word_embeddings=True, **ids),
+        image_token_index=i("<image>"), video_token_index=i("<video>"), vision_feature_select_strategy="full", vision_feature_layer=-1,
+        image_grid_pinpoints=[[p.frame_size] * 2], vision_aspect_ratio="anyres_max_1", **ids)
+    torch.manual_seed(seed)
+    model = LlavaOnevisionForConditionalGeneration(cfg)
+    model.generation_config.pad_token_id = ids["pad_token_id"]
+    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
+    return model.eval(), processor
