@@ -66,3 +66,15 @@ def test_write_mp4_streams_a_generator(tmp_path):
     assert video_meta(p).n_frames == 20
     got = read_frames_at_indices(p, [0, 19]).mean(axis=(1, 2, 3))
     assert abs(got[0] - 0) < 3 and abs(got[1] - 190) < 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_seeking_in_a_long_video(tmp_path, backend):
+    "600 frames (past x264's 250-frame keyframe interval): a frame far in is found by seeking, and is the right one."
+    n, w = 600, 64
+    def frame(i):
+        f = np.zeros((32, w, 3), np.uint8); f[:, :, 0] = i % 256; f[:, :, 1] = i // 256 * 100; return f
+    p = write_mp4((frame(i) for i in range(n)), tmp_path / "long.mp4", fps=25)
+    got = read_frames_at_indices(p, [550, 10, 299, 599], backend=backend)
+    assert [int(round(g[..., 0].mean())) for g in got] == pytest.approx([550 % 256, 10, 299 % 256, 599 % 256], abs=3)
+    assert [int(round(g[..., 1].mean() / 100)) for g in got] == [2, 0, 1, 2]

@@ -92,7 +92,7 @@ def _decord_meta(path) -> VideoMeta:
 def _decord_frames(path, idx:Sequence[int]) -> np.ndarray:
     return _decord_reader(path).get_batch(list(idx)).asnumpy()
 
-# %% ../nbs/01_video.ipynb #fcfe729c
+# %% ../nbs/01_video.ipynb #c8f05a91
 def _pyav_meta(path) -> VideoMeta:
     with av.open(str(path)) as c:
         s = c.streams.video[0]
@@ -101,15 +101,18 @@ def _pyav_meta(path) -> VideoMeta:
         if not fps or not n: raise ValueError("no frame rate or no frames")
         return VideoMeta(n, fps, n / fps, s.codec_context.width, s.codec_context.height)
 
+def _pyav_decode_from(c, lo:int) -> Iterator[tuple[int, "av.VideoFrame"]]:
+    "`(index, frame)` of the open container `c`'s video from (at most) frame `lo` on; indices come from timestamps."
+    s = c.streams.video[0]
+    fps, tb, t0 = float(s.average_rate or s.guessed_rate), s.time_base, s.start_time or 0
+    if lo > 0: c.seek(int(t0 + lo / fps / tb), stream=s, backward=True)
+    for fr in c.decode(s): yield round(float((fr.pts - t0) * tb) * fps), fr
+
 def _pyav_frames(path, idx:Sequence[int]) -> np.ndarray:
     "Frames at indices `idx` (any order, repeats allowed), decoding each needed frame once."
     want = sorted(set(idx)); got = {}
     with av.open(str(path)) as c:
-        s = c.streams.video[0]
-        fps, tb, t0 = float(s.average_rate or s.guessed_rate), s.time_base, s.start_time or 0
-        if want[0] > 0: c.seek(int(t0 + want[0] / fps / tb), stream=s, backward=True)
-        for fr in c.decode(s):
-            i = round(float((fr.pts - t0) * tb) * fps)
+        for i, fr in _pyav_decode_from(c, want[0]):
             if i in want and i not in got: got[i] = fr.to_ndarray(format="rgb24")
             if i >= want[-1]: break
     missing = [i for i in want if i not in got]
@@ -177,18 +180,15 @@ def read_clips(path, clips:Sequence[tuple[float, float]], n_per_clip:int, backen
     frames = read_frames_at_indices(path, [i for ix in idx for i in ix], backend)
     return [frames[k * n_per_clip:(k + 1) * n_per_clip] for k in range(len(clips))]
 
-# %% ../nbs/01_video.ipynb #3a440a12
+# %% ../nbs/01_video.ipynb #674c90b0
 def iter_frames(path, start:float=0.0, end:float|None=None) -> Iterator[np.ndarray]:
     "Yield the RGB frames shown in `[start, end)` seconds, in order (PyAV)."
     path = _check_file(path)
     try:
         with av.open(str(path)) as c:
-            s = c.streams.video[0]
-            fps, tb, t0 = float(s.average_rate or s.guessed_rate), s.time_base, s.start_time or 0
+            fps = float(c.streams.video[0].average_rate or c.streams.video[0].guessed_rate)
             lo, hi = round(start * fps), None if end is None else round(end * fps)
-            if lo > 0: c.seek(int(t0 + lo / fps / tb), stream=s, backward=True)
-            for fr in c.decode(s):
-                i = round(float((fr.pts - t0) * tb) * fps)
+            for i, fr in _pyav_decode_from(c, lo):
                 if hi is not None and i >= hi: break
                 if i >= lo: yield fr.to_ndarray(format="rgb24")
     except (av.error.FFmpegError, ValueError) as e: raise VideoReadError(path, f"cannot decode: {e}") from None
