@@ -152,12 +152,12 @@ def time_to_index(t:float, fps:float, n_frames:int) -> int:
     "Index of the frame on screen at time `t` seconds."
     return min(n_frames - 1, max(0, int(t * fps)))
 
-# %% ../nbs/01_video.ipynb #8aaf7082
-def read_frames_at_indices(path, idx:Sequence[int], backend:str|None=None) -> np.ndarray:
-    "Frames at indices `idx` as a `(len(idx), H, W, 3)` uint8 array."
+# %% ../nbs/01_video.ipynb #1f49b859
+def read_frames_at_indices(path, idx:Sequence[int], backend:str|None=None, meta:VideoMeta|None=None) -> np.ndarray:
+    "Frames at indices `idx` as a `(len(idx), H, W, 3)` uint8 array (`meta`: the video's, if already read)."
     idx = [int(i) for i in idx]
     if not idx: raise ValueError("no frame indices given")
-    m = video_meta(path, backend)
+    m = meta or video_meta(path, backend)
     bad = [i for i in idx if not 0 <= i < m.n_frames]
     if bad: raise VideoReadError(path, f"frame index {bad[0]} out of range for {m.n_frames} frames")
     return _run(path, backend, 1, idx)
@@ -165,19 +165,19 @@ def read_frames_at_indices(path, idx:Sequence[int], backend:str|None=None) -> np
 def read_frames(path, n:int, start:float|None=None, end:float|None=None, backend:str|None=None) -> np.ndarray:
     "`n` frames sampled uniformly over the video, or over `[start, end]` seconds."
     m = video_meta(path, backend)
-    return read_frames_at_indices(path, sample_indices(m.n_frames, n, m.fps, start, end), backend)
+    return read_frames_at_indices(path, sample_indices(m.n_frames, n, m.fps, start, end), backend, m)
 
 def read_frames_at(path, times:Sequence[float], backend:str|None=None) -> np.ndarray:
     "The frames on screen at each of `times` (seconds)."
     m = video_meta(path, backend)
-    return read_frames_at_indices(path, [time_to_index(t, m.fps, m.n_frames) for t in times], backend)
+    return read_frames_at_indices(path, [time_to_index(t, m.fps, m.n_frames) for t in times], backend, m)
 
-# %% ../nbs/01_video.ipynb #0157fdd4
+# %% ../nbs/01_video.ipynb #403698bf
 def read_clips(path, clips:Sequence[tuple[float, float]], n_per_clip:int, backend:str|None=None) -> list[np.ndarray]:
     "For each `(start, end)` clip in seconds, `n_per_clip` frames sampled uniformly inside it."
     m = video_meta(path, backend)
     idx = [sample_indices(m.n_frames, n_per_clip, m.fps, s, e) for s, e in clips]
-    frames = read_frames_at_indices(path, [i for ix in idx for i in ix], backend)
+    frames = read_frames_at_indices(path, [i for ix in idx for i in ix], backend, m)
     return [frames[k * n_per_clip:(k + 1) * n_per_clip] for k in range(len(clips))]
 
 # %% ../nbs/01_video.ipynb #674c90b0
