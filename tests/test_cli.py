@@ -45,9 +45,26 @@ def test_world_bad_arguments(tmp_path):
     assert r.returncode == 2 and "--out" in r.stderr
 
 
-def test_demo_writes_figure_and_results(tmp_path):
-    run_cli("demo", "--out", tmp_path / "demo", "--n-videos", 8, "--workers", 1)
+def test_demo_runs_world_base_model_eval_and_figures(tmp_path):
+    "The demo pipeline end to end at toy scale: world -> tiny base model -> held-out evaluation -> results + figures."
+    run_cli("demo", "--out", tmp_path / "demo", "--n-videos", 24, "--workers", 1, "--size", "tiny", "--steps", 3, "--batch-size", 4, "--n-frames", 8)
     res = json.loads((tmp_path / "demo/results.json").read_text())
-    assert res["world"]["videos"] == 8 and sum(res["world"]["scenes_per_video"].values()) == 8
-    png = (tmp_path / "demo/world.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert res["world"]["videos"] == 24 and sum(res["world"]["scenes_per_video"].values()) == 24
+    ev = res["held_out_order"]
+    assert ev["base_model"]["normal"]["n"] == ev["untrained"]["normal"]["n"] == 4 * res["world"]["splits"]["test"] > 0
+    assert ev["base_model"]["normal"]["chance"] == 0.5 and ev["base_model"]["scorer"] == "option-loglik"
+    assert res["base_model"]["config"]["steps"] == 3 and res["seconds"]["total"] >= res["seconds"]["train"]
+    assert (tmp_path / "demo/base_model/model.safetensors").exists()
+    for fig in res["figures"]:
+        png = (tmp_path / "demo" / fig).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_base_model_command(tmp_path):
+    run_cli("world", "--out", tmp_path / "w", "--n-videos", 24, "--seed", 1, "--workers", 1)
+    res = json.loads(run_cli("base-model", "--world", tmp_path / "w", "--out", tmp_path / "m", "--size", "tiny",
+                             "--steps", 2, "--batch-size", 2, "--n-frames", 8).stdout)
+    assert res["chance"] == 0.5 and 0 <= res["order_accuracy"] <= 1
+    assert json.loads((tmp_path / "m/eval.json").read_text())["normal"]["n"] == res["n"]
+    r = run_cli("base-model", "--world", tmp_path / "nowhere", "--out", tmp_path / "m2", check=False)
+    assert r.returncode == 1 and "nowhere" in r.stderr

@@ -107,7 +107,7 @@ def tile(enc, k:int) -> dict:
     "`k` copies of every tensor (and list) of `enc` stacked along the batch: rows `[0..B) [0..B) …`."
     return {key: torch.cat([v] * k) if torch.is_tensor(v) else list(v) * k for key, v in enc.items()}
 
-# %% ../nbs/11_collate.ipynb #d1fbf620
+# %% ../nbs/11_collate.ipynb #cf0dcbf0
 @dataclass
 class VideoCollator:
     "Shared part of the video collators: render chat text, decode frames, encode each prompt with its video once."
@@ -122,9 +122,9 @@ class VideoCollator:
         ex = {"prompt": as_prompt(row["prompt"]), **{k: as_messages(v) for k, v in completions.items()}}
         return apply_chat_template(ex, self.processor)
 
-    def encode_prompts(self, rows:list[dict], prompts:list[str]):
-        "Left-padded prompt tokens and pixel tensors, one video per row."
-        videos = [self.frames(r["video"], r.get("frames") or ()) for r in rows]
+    def encode_prompts(self, rows:list[dict], prompts:list[str], videos:list|None=None):
+        "Left-padded prompt tokens and pixel tensors, one video per row (`videos`: frames to use instead of the rows')."
+        if videos is None: videos = [self.frames(r["video"], r.get("frames") or ()) for r in rows]
         return self.processor(text=prompts, videos=videos, padding=True, padding_side="left", return_tensors="pt", add_special_tokens=False)
 
 # %% ../nbs/11_collate.ipynb #b528cb8f
