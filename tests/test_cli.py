@@ -51,8 +51,9 @@ def test_demo_runs_world_base_model_eval_and_figures(tmp_path):
     res = json.loads((tmp_path / "demo/results.json").read_text())
     assert res["world"]["videos"] == 24 and sum(res["world"]["scenes_per_video"].values()) == 24
     ev = res["held_out_order"]
-    assert ev["base_model"]["normal"]["n"] == ev["untrained"]["normal"]["n"] == 4 * res["world"]["splits"]["test"] > 0
-    assert ev["base_model"]["normal"]["chance"] == 0.5 and ev["base_model"]["scorer"] == "option-loglik"
+    n_test = res["world"]["splits"]["test"]
+    assert ev["base_model"]["normal"]["all"]["n"] == ev["untrained"]["normal"]["all"]["n"] == 8 * n_test > 0   # 4 pair + 4 sequence per video
+    assert ev["base_model"]["normal"]["all"]["chance"] == 0.5 and ev["base_model"]["scorer"] == "option-loglik"
     assert res["base_model"]["config"]["steps"] == 3 and res["seconds"]["total"] >= res["seconds"]["train"]
     assert (tmp_path / "demo/base_model/model.safetensors").exists()
     for fig in res["figures"]:
@@ -64,7 +65,7 @@ def test_base_model_command(tmp_path):
     run_cli("world", "--out", tmp_path / "w", "--n-videos", 24, "--seed", 1, "--workers", 1)
     res = json.loads(run_cli("base-model", "--world", tmp_path / "w", "--out", tmp_path / "m", "--size", "tiny",
                              "--steps", 2, "--batch-size", 2, "--n-frames", 8).stdout)
-    assert res["chance"] == 0.5 and 0 <= res["order_accuracy"] <= 1
-    assert json.loads((tmp_path / "m/eval.json").read_text())["normal"]["n"] == res["n"]
+    assert res["chance"] == 0.5 and 0 <= res["held_out"]["normal"]["all"] <= 1
+    assert json.loads((tmp_path / "m/eval.json").read_text())["normal"]["pair"]["n"] == res["n"]["pair"] > 0
     r = run_cli("base-model", "--world", tmp_path / "nowhere", "--out", tmp_path / "m2", check=False)
     assert r.returncode == 1 and "nowhere" in r.stderr

@@ -19,9 +19,10 @@ from .records import MCQItem, SFTRow, VideoRecord
 from .world import load_world
 
 # %% auto #0
-__all__ = ['DESCRIBE', 'FIRST', 'LAST', 'clause', 'describe_answer', 'order_question', 'world_sft_rows', 'order_items',
-           'order_benchmark', 'option_logps', 'score_items', 'wilson', 'accuracy', 'BaseConfig', 'world_sft_dataset',
-           'train_base_model', 'evaluate_order', 'plot_base']
+__all__ = ['DESCRIBE', 'DESCRIBE_CLIP', 'FIRST', 'LAST', 'KINDS', 'clause', 'describe_answer', 'order_question', 'clip_rows',
+           'world_sft_rows', 'order_items', 'shuffled', 'sequence_items', 'order_benchmark', 'option_logps',
+           'score_items', 'wilson', 'accuracy', 'BaseConfig', 'world_sft_dataset', 'train_base_model', 'by_kind',
+           'evaluate_order', 'plot_base']
 
 # %% ../nbs/12_base.ipynb #375c2da4
 def clause(caption:str) -> str:
@@ -35,8 +36,8 @@ def describe_answer(captions:Sequence[str]) -> str:
     if len(cs) == 1: return captions[0]
     return " ".join([f"First, {cs[0]}.", *[f"Then, {c}." for c in cs[1:-1]], f"Finally, {cs[-1]}."])
 
-# %% ../nbs/12_base.ipynb #a9f7c75f
-DESCRIBE = "Describe what happens in the video in order."
+# %% ../nbs/12_base.ipynb #c3b6b42a
+DESCRIBE, DESCRIBE_CLIP = "Describe what happens in the video in order.", "Describe the video."
 FIRST, LAST = "What happens first?", "What happens last?"
 
 def order_question(a:str, b:str, which:str) -> str:
@@ -44,25 +45,31 @@ def order_question(a:str, b:str, which:str) -> str:
     if which not in ("earlier", "later"): raise ValueError(f"which must be 'earlier' or 'later', got {which!r}")
     return f"Which happens {which} in the video: {clause(a)}, or {clause(b)}?"
 
-# %% ../nbs/12_base.ipynb #ed68b684
+# %% ../nbs/12_base.ipynb #4f5b7816
 def _pair(n:int, rng:random.Random) -> tuple[int, int, bool]:
     "Two scene indices `i < j` and whether to mention `j` first."
     i, j = sorted(rng.sample(range(n), 2))
     return i, j, rng.random() < .5
 
-def world_sft_rows(rec:VideoRecord, n_order:int=4, seed:int=0) -> list[SFTRow]:
-    "SFT examples for one video: describe, first, last and `n_order` earlier/later questions."
+def clip_rows(rec:VideoRecord, n_frames:int=16) -> list[SFTRow]:
+    "One caption example per scene, on `n_frames` times strictly inside the scene."
+    return [SFTRow(id=f"{rec.id}-clip{k}", video=rec.path, prompt=DESCRIBE_CLIP, completion=s.caption, method="world-sft",
+                   frames=[round(float(t), 4) for t in np.linspace(s.start, s.end, n_frames + 2)[1:-1]]) for k, s in enumerate(rec.scenes)]
+
+def world_sft_rows(rec:VideoRecord, n_order:int=4, seed:int=0, clip_frames:int=16) -> list[SFTRow]:
+    "SFT examples for one video: clip captions, describe, first, last and `n_order` earlier/later questions."
     caps, rng = [s.caption for s in rec.scenes], random.Random(f"{seed}-{rec.id}")
     qa = [(DESCRIBE, describe_answer(caps)), (FIRST, caps[0]), (LAST, caps[-1])]
     for _ in range(n_order if len(caps) > 1 else 0):
         i, j, swap = _pair(len(caps), rng); which = rng.choice(["earlier", "later"])
         a, b = (caps[j], caps[i]) if swap else (caps[i], caps[j])
         qa.append((order_question(a, b, which), caps[i] if which == "earlier" else caps[j]))
-    return [SFTRow(id=f"{rec.id}-sft{k}", video=rec.path, prompt=q, completion=c, method="world-sft") for k, (q, c) in enumerate(qa)]
+    whole = [SFTRow(id=f"{rec.id}-sft{k}", video=rec.path, prompt=q, completion=c, method="world-sft") for k, (q, c) in enumerate(qa)]
+    return (clip_rows(rec, clip_frames) if clip_frames else []) + whole
 
-# %% ../nbs/12_base.ipynb #3d348763
+# %% ../nbs/12_base.ipynb #6aed0c13
 def order_items(rec:VideoRecord, n:int=4, seed:int=0) -> list[MCQItem]:
-    "`n` two-option temporal-order questions about `rec` (alternately earlier / later)."
+    "`n` pair questions about `rec` (alternately earlier / later)."
     caps, rng = [s.caption for s in rec.scenes], random.Random(f"order-{seed}-{rec.id}")
     out = []
     for k in range(n if len(caps) > 1 else 0):
@@ -72,34 +79,58 @@ def order_items(rec:VideoRecord, n:int=4, seed:int=0) -> list[MCQItem]:
                            answer=opts.index(caps[i] if which == "earlier" else caps[j]), benchmark="world-order", category=which))
     return out
 
+# %% ../nbs/12_base.ipynb #e6e6d3c4
+def shuffled(n:int, rng:random.Random) -> list[int]:
+    "A random permutation of `range(n)` other than the identity (`n >= 2`)."
+    perm = list(range(n))
+    while perm == sorted(perm): rng.shuffle(perm)
+    return perm
+
+def sequence_items(rec:VideoRecord, n:int=4, seed:int=0) -> list[MCQItem]:
+    "`n` sequence questions about `rec`: its description in order vs. a shuffled one."
+    caps, rng = [s.caption for s in rec.scenes], random.Random(f"sequence-{seed}-{rec.id}")
+    out = []
+    for k in range(n if len(caps) > 1 else 0):
+        true, other = describe_answer(caps), describe_answer([caps[p] for p in shuffled(len(caps), rng)])
+        opts = [other, true] if rng.random() < .5 else [true, other]
+        out.append(MCQItem(id=f"{rec.id}-sequence{k}", video=rec.path, question=DESCRIBE, options=opts, answer=opts.index(true),
+                           benchmark="world-order", category="sequence"))
+    return out
+
 def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, split:str="test") -> list[MCQItem]:
-    "The temporal-order questions of every `split` video."
-    return [it for r in recs if r.meta.get("split") == split for it in order_items(r, n_per_video, seed)]
+    "The pair and sequence questions of every `split` video (`n_per_video` of each)."
+    return [it for r in recs if r.meta.get("split") == split for f in (order_items, sequence_items) for it in f(r, n_per_video, seed)]
 
-# %% ../nbs/12_base.ipynb #d9b5dec3
+# %% ../nbs/12_base.ipynb #b12a0f2a
 @torch.no_grad()
-def option_logps(model, col:VideoCollator, item:MCQItem, reverse:bool=False) -> torch.Tensor:
-    "Summed log-probability of each of `item.options` as the answer to `item.question` on its video (`(n_options,)`)."
-    row = {"video": item.video, "prompt": item.question}
-    texts = [col.render(row, completion=o) for o in item.options]
-    clip = col.frames(item.video)
-    enc = tile(col.encode_prompts([row], [texts[0]["prompt"]], videos=[clip[::-1].copy() if reverse else clip]), len(texts))
-    batch = join_completions(enc, [t["completion"] for t in texts], col.tokenizer)
+def option_logps(model, col:VideoCollator,
+                 items:Sequence[MCQItem],  # questions with the same number of options
+                 reverse:bool=False) -> torch.Tensor:
+    "Summed log-probability of each option as the answer to its question on its video: `(len(items), n_options)`."
+    k = len(items[0].options)
+    if any(len(it.options) != k for it in items): raise ValueError("items of one batch must have the same number of options")
+    rows = [{"video": it.video, "prompt": it.question} for it in items]
+    texts = [[col.render(r, completion=o) for o in it.options] for r, it in zip(rows, items)]
+    clips = [col.frames(it.video) for it in items]
+    enc = tile(col.encode_prompts(rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips]), k)
+    batch = join_completions(enc, [t[j]["completion"] for j in range(k) for t in texts], col.tokenizer)   # option-major, like tile
     mask = batch.pop("completion_mask")[:, 1:]
-    batch = {k: v.to(model.device) for k, v in (vision_inputs(enc) | batch).items()}
-    logits = model(**batch).logits[:, :-1].float()
-    lp = torch.log_softmax(logits, -1).gather(-1, batch["input_ids"][:, 1:, None])[..., 0]
-    return (lp * mask.to(lp.device)).sum(1).cpu()
+    batch = {key: v.to(model.device) for key, v in (vision_inputs(enc) | batch).items()}
+    lp = torch.log_softmax(model(**batch).logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None])[..., 0]
+    return (lp * mask.to(lp.device)).sum(1).cpu().view(k, len(items)).T
 
-# %% ../nbs/12_base.ipynb #2f7ba754
-def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, progress:bool=False) -> list[dict]:
-    "Predict each item by option likelihood; one result dict per item."
+# %% ../nbs/12_base.ipynb #e00073f7
+def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, batch_size:int=8, progress:bool=False) -> list[dict]:
+    "Predict each item by option likelihood, `batch_size` items per forward pass; one result dict per item."
     model.eval(); out = []
-    for it in tqdm(items, disable=not progress, desc="scoring"):
-        lp = option_logps(model, col, it, reverse)
-        pred = int(lp.argmax())
-        out.append({"id": it.id, "category": it.category, "pred": pred, "answer": it.answer, "correct": pred == it.answer,
-                    "chance": 1 / len(it.options)})
+    groups = defaultdict(list)
+    for it in items: groups[len(it.options)].append(it)
+    chunks = [g[i:i + batch_size] for g in groups.values() for i in range(0, len(g), batch_size)]
+    for chunk in tqdm(chunks, disable=not progress, desc="scoring"):
+        for it, lp in zip(chunk, option_logps(model, col, chunk, reverse)):
+            pred = int(lp.argmax())
+            out.append({"id": it.id, "category": it.category, "pred": pred, "answer": it.answer, "correct": pred == it.answer,
+                        "chance": 1 / len(it.options)})
     return out
 
 # %% ../nbs/12_base.ipynb #20eca1eb
@@ -119,7 +150,7 @@ def accuracy(results:Sequence[dict]) -> dict:
             "chance": float(np.mean([r["chance"] for r in results])) if n else float("nan"),
             "by_category": {c: sum(v) / len(v) for c, v in sorted(by.items())}}
 
-# %% ../nbs/12_base.ipynb #a9bfbd89
+# %% ../nbs/12_base.ipynb #3731899d
 @dataclass
 class BaseConfig:
     "How the base model learns the world."
@@ -130,21 +161,22 @@ class BaseConfig:
     lr: float = 1e-3            # peak learning rate (cosine decay after warm-up)
     warmup_steps: int = 50
     n_order: int = 4            # earlier/later questions per training video
+    clip_captions: bool = True  # add one caption example per scene, on frames inside it
     seed: int = 0
     log_every: int = 50         # steps between loss records
 
-# %% ../nbs/12_base.ipynb #d9504da0
+# %% ../nbs/12_base.ipynb #9e90baca
 def world_sft_dataset(recs:Sequence[VideoRecord], cfg:BaseConfig) -> datasets.Dataset:
     "TRL rows of the SFT examples of every `train` video."
-    rows = [trl_row(x) for r in recs if r.meta.get("split") == "train" for x in world_sft_rows(r, cfg.n_order, cfg.seed)]
+    rows = [trl_row(x) for r in recs if r.meta.get("split") == "train" for x in world_sft_rows(r, cfg.n_order, cfg.seed, cfg.n_frames * cfg.clip_captions)]
     if not rows: raise ValueError("the world has no train-split videos to learn from")
     return datasets.Dataset.from_list(rows)
 
-# %% ../nbs/12_base.ipynb #09e82c26
+# %% ../nbs/12_base.ipynb #6c310110
 def _sft_args(cfg:BaseConfig, out:str, progress:bool) -> SFTConfig:
     return video_trl_config(SFTConfig, output_dir=out, per_device_train_batch_size=cfg.batch_size, max_steps=cfg.steps,
                             learning_rate=cfg.lr, lr_scheduler_type="cosine", warmup_steps=cfg.warmup_steps, weight_decay=0.0,
-                            logging_steps=cfg.log_every, seed=cfg.seed, use_cpu=not torch.cuda.is_available(), disable_tqdm=not progress)
+                            logging_steps=max(1, min(cfg.log_every, cfg.steps)), seed=cfg.seed, use_cpu=not torch.cuda.is_available(), disable_tqdm=not progress)
 
 def train_base_model(world, out, cfg:BaseConfig|None=None, progress:bool=True) -> dict:
     "SFT a fresh tiny Qwen2-VL on the world in folder `world`; save it to `out`; return (and save) a training report."
@@ -162,9 +194,15 @@ def train_base_model(world, out, cfg:BaseConfig|None=None, progress:bool=True) -
     (out/"base_report.json").write_text(json.dumps(rep, indent=1))
     return rep
 
-# %% ../nbs/12_base.ipynb #d3eb3452
+# %% ../nbs/12_base.ipynb #5fdd98d3
+KINDS = {"earlier": "pair", "later": "pair", "sequence": "sequence"}
+
+def by_kind(results:Sequence[dict]) -> dict:
+    "`accuracy` over all results and per kind of question (`pair`, `sequence`)."
+    return {"all": accuracy(results), **{k: accuracy([r for r in results if KINDS[r["category"]] == k]) for k in ("pair", "sequence")}}
+
 def evaluate_order(model_dir, world, n_frames:int|None=None, n_per_video:int=4, seed:int=0, progress:bool=False, model=None, processor=None) -> dict:
-    "Held-out temporal-order accuracy of the model in `model_dir` (or `model`/`processor`) on `world`, normal and reversed frames."
+    "Held-out order accuracy of the model in `model_dir` (or `model`/`processor`) on `world`, on its frames and reversed."
     if model is None: model, processor = load_video_llm(model_dir)
     if n_frames is None:
         rep = Path(model_dir or "", "base_report.json")
@@ -172,24 +210,28 @@ def evaluate_order(model_dir, world, n_frames:int|None=None, n_per_video:int=4, 
     items = order_benchmark(load_world(world), n_per_video, seed)
     if not items: raise ValueError(f"{world}: no test-split videos with two or more scenes")
     col = VideoCollator(processor, FrameLoader(n_frames=n_frames))
-    return {"benchmark": "world-order", "scorer": "option-loglik", "n_frames": n_frames, "seed": seed,
-            "normal": accuracy(score_items(model, col, items, progress=progress)),
-            "reversed": accuracy(score_items(model, col, items, reverse=True, progress=progress))}
+    return {"benchmark": "world-order", "scorer": "option-loglik", "n_frames": n_frames, "seed": seed, "videos": len({i.video for i in items}),
+            "normal": by_kind(score_items(model, col, items, progress=progress)),
+            "reversed": by_kind(score_items(model, col, items, reverse=True, progress=progress))}
 
-# %% ../nbs/12_base.ipynb #de6084f8
+# %% ../nbs/12_base.ipynb #3efc254a
 def plot_base(report:dict, evals:dict, path=None):
     "Training loss and held-out order accuracy (`evals`: name → `evaluate_order` result)."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
-    loss = pd.DataFrame(report["loss"], columns=["step", "loss"])
-    sns.lineplot(loss, x="step", y="loss", ax=a); a.set_yscale("log"); a.set_title(f"SFT on the world ({report['params']:,} parameters)")
-    bars = pd.DataFrame([{"model": f"{name}\n{kind}", "accuracy": e[kind]["accuracy"], "lo": e[kind]["ci95"][0], "hi": e[kind]["ci95"][1]}
-                         for name, e in evals.items() for kind in ("normal", "reversed")])
-    sns.barplot(bars, x="model", y="accuracy", hue="model", palette="crest", ax=b, legend=False)
-    b.errorbar(range(len(bars)), bars.accuracy, yerr=[bars.accuracy - bars.lo, bars.hi - bars.accuracy], fmt="none", c="k", capsize=3)
-    b.axhline(0.5, ls="--", c="gray"); b.text(len(bars) - .5, .51, "chance", ha="right", va="bottom", color="gray")
-    n = next(iter(evals.values()))["normal"]["n"]
-    b.set_ylim(0, 1); b.set_xlabel(""); b.set_title(f"held-out order questions (n={n}), 95% CI")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.4]})
+    sns.lineplot(pd.DataFrame(report["loss"], columns=["step", "loss"]), x="step", y="loss", ax=a, marker="o" if len(report["loss"]) < 20 else None)
+    if report["loss"]: a.set_yscale("log")
+    a.set_title(f"SFT on the world ({report['params']:,} parameters)")
+    rows = [{"model": f"{name}\nreversed frames" if rev == "reversed" else name, "question": kind, **{k: e[rev][kind][k] for k in ("accuracy", "ci95")}}
+            for name, e in evals.items() for rev in ("normal", "reversed") if rev == "normal" or name != "untrained" for kind in ("pair", "sequence")]
+    df = pd.DataFrame(rows)
+    sns.barplot(df, x="model", y="accuracy", hue="question", palette="crest", errorbar=None, ax=b)
+    for bars, (_, sub) in zip(b.containers, df.groupby("question", sort=False)):   # one container per hue, bars in x order
+        for bar, (_, r) in zip(bars, sub.iterrows()):
+            b.errorbar(bar.get_x() + bar.get_width() / 2, r.accuracy, yerr=[[r.accuracy - r.ci95[0]], [r.ci95[1] - r.accuracy]], fmt="none", c="k", capsize=3)
+    b.axhline(0.5, ls="--", c="gray"); b.text(-.45, .51, "chance", va="bottom", color="gray")
+    n = next(iter(evals.values()))["normal"]["pair"]["n"]
+    b.set_ylim(0, 1); b.set_xlabel(""); b.set_title(f"held-out order questions ({n} of each kind), 95% CI"); b.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     if path: fig.savefig(path, dpi=110)
     return fig

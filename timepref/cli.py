@@ -38,7 +38,7 @@ def cmd_world(a) -> dict:
     return {"out": str(a.out), "videos": len(recs), "scenes": sum(len(r.scenes) for r in recs),
             "splits": dict(Counter(r.meta["split"] for r in recs)), "seconds": round(time.perf_counter() - t, 2)}
 
-# %% ../nbs/90_cli.ipynb #c8c76639
+# %% ../nbs/90_cli.ipynb #4826dcaa
 def _add_base_args(p, steps:int=1500):
     d = BaseConfig()
     p.add_argument("--size", default=d.size, help="model preset: tiny or mini")
@@ -64,7 +64,8 @@ def cmd_base_model(a) -> dict:
     ev = evaluate_order(a.out, a.world, seed=a.seed)
     (Path(a.out)/"eval.json").write_text(json.dumps(ev, indent=1))
     return {"out": str(a.out), "params": rep["params"], "train_seconds": rep["train_seconds"], "final_loss": rep["loss"][-1][1] if rep["loss"] else None,
-            "order_accuracy": ev["normal"]["accuracy"], "order_accuracy_reversed": ev["reversed"]["accuracy"], "n": ev["normal"]["n"], "chance": ev["normal"]["chance"]}
+            "held_out": {rev: {k: round(v["accuracy"], 4) for k, v in ev[rev].items()} for rev in ("normal", "reversed")},
+            "n": {k: v["n"] for k, v in ev["normal"].items()}, "chance": ev["normal"]["all"]["chance"]}
 
 # %% ../nbs/90_cli.ipynb #407f8884
 def _timed(f, *args, **kw):
