@@ -150,7 +150,7 @@ def accuracy(results:Sequence[dict]) -> dict:
             "chance": float(np.mean([r["chance"] for r in results])) if n else float("nan"),
             "by_category": {c: sum(v) / len(v) for c, v in sorted(by.items())}}
 
-# %% ../nbs/12_base.ipynb #3731899d
+# %% ../nbs/12_base.ipynb #30a3b8fa
 @dataclass
 class BaseConfig:
     "How the base model learns the world."
@@ -160,7 +160,7 @@ class BaseConfig:
     batch_size: int = 16
     lr: float = 1e-3            # peak learning rate (cosine decay after warm-up)
     warmup_steps: int = 50
-    n_order: int = 4            # earlier/later questions per training video
+    n_order: int = 12           # earlier/later questions per training video
     clip_captions: bool = True  # add one caption example per scene, on frames inside it
     seed: int = 0
     log_every: int = 50         # steps between loss records
