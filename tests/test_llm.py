@@ -1,0 +1,99 @@
+"The OpenAI-compatible backend against a local server started by the test: retries, give-ups, timeouts, bad bodies, cache."
+import threading, time
+import pytest
+from timepref.llm import (ANSWER_TASK, MCQ_TASK, TEMPORAL_QA_TASK, FakeChatServer, LLMError, OpenAILLM, ParseError, RulesLLM,
+                          make_llm, parse_mcq, qa_rules)
+
+CAPS = ["A red circle grows on a navy background.", "A cyan cross appears on a gray background.",
+        "A white ring shrinks on a pink background.", "A green square moves up on a black background."]
+MSG = [{"role": "user", "content": "hello"}]
+
+
+def client(srv, tmp_path, **kw):
+    return OpenAILLM("test-model", base_url=srv.base_url, cache=tmp_path / "cache.sqlite", backoff=0.01, **kw)
+
+
+def test_rate_limit_then_success(tmp_path):
+    calls = []
+    def reply(messages):
+        calls.append(1)
+        return 429 if len(calls) == 1 else "fine"
+    with FakeChatServer(reply) as srv:
+        llm = client(srv, tmp_path)
+        assert llm.complete(MSG) == "fine"
+    assert srv.requests == 2 and llm.stats == {"requests": 1, "retry: RateLimitError": 1}
+
+
+def test_server_error_gives_up_after_retries(tmp_path):
+    with FakeChatServer(lambda m: 500) as srv:
+        llm = client(srv, tmp_path, max_retries=2)
+        with pytest.raises(LLMError, match="gave up after 3 attempts"):
+            llm.complete(MSG)
+    assert srv.requests == 3 and llm.stats["retry: InternalServerError"] == 3
+
+
+def test_timeout_is_retried(tmp_path):
+    calls = []
+    def reply(messages):
+        calls.append(1)
+        return ("sleep", 1.5) if len(calls) == 1 else "on time"
+    with FakeChatServer(reply) as srv:
+        llm = client(srv, tmp_path, timeout=0.5)
+        assert llm.complete(MSG) == "on time"
+    assert llm.stats["retry: APITimeoutError"] == 1
+
+
+def test_malformed_body_is_retried_then_fails(tmp_path):
+    with FakeChatServer(lambda m: ("raw", "this is not json")) as srv:
+        llm = client(srv, tmp_path, max_retries=1)
+        with pytest.raises(LLMError):
+            llm.complete(MSG)
+    assert sum(v for k, v in llm.stats.items() if k.startswith("retry")) == 2
+
+
+def test_malformed_reply_text_is_a_counted_parse_error(tmp_path):
+    with FakeChatServer(lambda m: "Sure! Here you go.") as srv:
+        llm = client(srv, tmp_path)
+        with pytest.raises(ParseError):
+            llm.run(TEMPORAL_QA_TASK, captions=CAPS)
+    assert llm.stats["parse: no Q/A pairs"] == 1
+
+
+def test_cache_hit_on_rerun(tmp_path):
+    with FakeChatServer(lambda m: qa_rules(CAPS)) as srv:
+        first = client(srv, tmp_path).run(TEMPORAL_QA_TASK, captions=CAPS)
+        rerun = client(srv, tmp_path)                       # a new process would open the same file
+        assert rerun.run(TEMPORAL_QA_TASK, captions=CAPS) == first
+        other = rerun.complete(MSG, temperature=0.7)        # different parameters: not a hit
+    assert srv.requests == 2 and rerun.stats == {"cache hits": 1, "requests": 1} and other == qa_rules(CAPS)
+
+
+def test_concurrency_is_bounded_and_order_kept(tmp_path):
+    live, peak, lock = [0], [0], threading.Lock()
+    def reply(messages):
+        with lock: live[0] += 1; peak[0] = max(peak[0], live[0])
+        time.sleep(0.05)
+        with lock: live[0] -= 1
+        return messages[-1]["content"].upper()
+    with FakeChatServer(reply) as srv:
+        llm = client(srv, tmp_path, max_concurrency=3)
+        out = llm.complete_many([[{"role": "user", "content": f"m{i}"}] for i in range(12)])
+    assert out == [f"M{i}" for i in range(12)] and 1 < peak[0] <= 3
+
+
+def test_key_only_from_environment(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="OPENAI_API_KEY"):
+        OpenAILLM("gpt-4o-mini")
+    with pytest.raises(ValueError, match="unknown LLM backend"):
+        make_llm("claude")
+
+
+def test_rules_backend_is_deterministic_and_answers_from_the_order_given():
+    a, b = RulesLLM(), RulesLLM()
+    assert a.run(TEMPORAL_QA_TASK, captions=CAPS) == b.run(TEMPORAL_QA_TASK, captions=CAPS)
+    for q, ans in a.run(TEMPORAL_QA_TASK, captions=CAPS):
+        assert a.run(ANSWER_TASK, captions=CAPS, question=q) == ans
+    mcq = a.run(MCQ_TASK, captions=CAPS)
+    assert len(mcq) == 3 and all(sorted(o) == sorted(CAPS) for _, o, _ in mcq if len(CAPS) == 4)
+    assert parse_mcq("Q1: x?\nA. a\nB. b\nC. c\nD. d\nAnswer: (C)") == [("x?", ["a", "b", "c", "d"], 2)]
