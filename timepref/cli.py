@@ -67,7 +67,7 @@ def cmd_base_model(a) -> dict:
             "held_out": {rev: {k: round(v["accuracy"], 4) for k, v in ev[rev].items()} for rev in ("normal", "reversed")},
             "n": {k: v["n"] for k, v in ev["normal"].items()}, "chance": ev["normal"]["all"]["chance"]}
 
-# %% ../nbs/90_cli.ipynb #407f8884
+# %% ../nbs/90_cli.ipynb #c38db326
 def _timed(f, *args, **kw):
     t = time.perf_counter(); r = f(*args, **kw)
     return r, round(time.perf_counter() - t, 1)
@@ -78,8 +78,8 @@ def demo(out, n_videos:int=400, seed:int=0, workers:int|None=None, base:BaseConf
     out.mkdir(parents=True, exist_ok=True)
     recs, t_world = _timed(make_world, out/"world", WorldConfig(n_videos=n_videos, seed=seed), workers=workers or os.cpu_count() or 1)
     plot_world(recs, n_videos=4, path=out/"world.png")
-    untrained, _ = build_tiny_qwen2vl(size=base.size, seed=base.seed)
-    ev0, t_ev0 = _timed(evaluate_order, None, out/"world", base.n_frames, seed=seed, model=untrained, processor=_)
+    untrained, proc = build_tiny_qwen2vl(size=base.size, seed=base.seed)
+    ev0, t_ev0 = _timed(evaluate_order, None, out/"world", base.n_frames, seed=seed, model=untrained, processor=proc)
     rep, t_train = _timed(train_base_model, out/"world", out/"base_model", base, progress=sys.stderr.isatty())
     ev1, t_ev1 = _timed(evaluate_order, out/"base_model", out/"world", seed=seed)
     plot_base(rep, {"untrained": ev0, "base model": ev1}, out/"base_model.png")

@@ -45,7 +45,7 @@ def as_prompt(x) -> list[dict]:
     if (n := _n_videos(msgs)) != 1: raise ValueError(f"a prompt must hold exactly one video block, got {n}: {msgs!r:.120}")
     return msgs
 
-# %% ../nbs/11_collate.ipynb #a5a9c663
+# %% ../nbs/11_collate.ipynb #c6b86511
 @dataclass
 class FrameLoader:
     "Decode a row's frames once; keep recently used clips in memory up to `cache_mb`."
@@ -55,12 +55,13 @@ class FrameLoader:
     backend: str|None = None    # "decord", "pyav", or None = decord, falling back to PyAV
     decodes: int = 0            # clips actually decoded so far
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _bytes: int = field(default=0, repr=False)  # bytes held by the cache
 
     def path(self, video:str) -> Path:
         p = Path(video)
         return p if p.is_absolute() or self.root is None else Path(self.root) / p
 
-# %% ../nbs/11_collate.ipynb #cdb61789
+# %% ../nbs/11_collate.ipynb #90ad21f8
 @patch
 def _decode(self:FrameLoader, video:str, frames:list) -> np.ndarray:
     p = self.path(video)
@@ -74,8 +75,8 @@ def __call__(self:FrameLoader, video:str, frames:Sequence=()) -> np.ndarray:
     key = (str(video), tuple(frames or ()))
     if key in self._cache: self._cache.move_to_end(key); return self._cache[key]
     clip = self._decode(video, list(frames or ())); self.decodes += 1
-    self._cache[key] = clip
-    while sum(c.nbytes for c in self._cache.values()) > self.cache_mb * 2**20 and len(self._cache) > 1: self._cache.popitem(last=False)
+    self._cache[key] = clip; self._bytes += clip.nbytes
+    while self._bytes > self.cache_mb * 2**20 and len(self._cache) > 1: self._bytes -= self._cache.popitem(last=False)[1].nbytes
     return clip
 
 # %% ../nbs/11_collate.ipynb #0bba4406

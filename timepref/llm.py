@@ -15,9 +15,9 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'ANSWER_TASK', 'MCQ', 'MCQ_TASK', 'Prompt', 'ParseError', 'Task',
-           'caption_block', 'clause', 'seeded', 'parse_qa', 'qa_rules', 'parse_answer', 'answer_rules', 'parse_mcq',
-           'mcq_rules', 'LLM', 'RulesLLM', 'ReplyCache', 'LLMError', 'OpenAILLM', 'FakeChatServer', 'HFLLM',
-           'build_tiny_text_lm', 'make_llm']
+           'caption_block', 'clause', 'digest', 'seeded', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer',
+           'answer_rules', 'parse_mcq', 'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM', 'LLMError', 'OpenAILLM',
+           'FakeChatServer', 'HFLLM', 'build_tiny_text_lm', 'make_llm']
 
 # %% ../nbs/21_llm.ipynb #e1e530b5
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Task:
     parse: Callable[[str], Any]
     rules: Callable[..., str]
 
-# %% ../nbs/21_llm.ipynb #200e7716
+# %% ../nbs/21_llm.ipynb #225ebbe2
 def caption_block(captions:Sequence[str]) -> str:
     "Scene captions as a numbered list, in the order given."
     return "\n".join(f"Scene {i + 1}: {c}" for i, c in enumerate(captions))
@@ -59,9 +59,13 @@ def clause(caption:str) -> str:
     c = caption.strip().rstrip(".")
     return c[:1].lower() + c[1:]
 
+def digest(*parts) -> str:
+    "A stable hex digest of JSON-able `parts` (the same in every process)."
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
 def seeded(*parts) -> random.Random:
     "A generator seeded by `parts` themselves: a rule answers the same inputs the same way, in any process."
-    return random.Random(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest())
+    return random.Random(digest(*parts))
 
 # %% ../nbs/21_llm.ipynb #051e0748
 TEMPORAL_QA = Prompt("temporal_qa", "1",
@@ -79,14 +83,18 @@ def parse_qa(text:str) -> list[tuple[str, str]]:
     if not pairs: raise ParseError("no Q/A pairs", text)
     return pairs
 
-# %% ../nbs/21_llm.ipynb #2c73cbf0
+# %% ../nbs/21_llm.ipynb #2d41cff8
+def neighbour_questions(caps:Sequence[str], rng:random.Random) -> list[tuple[str, str]]:
+    "A 'right after' and a 'right before' question about random scenes of `caps` (≥ 2), with their answers."
+    i, j = rng.randrange(len(caps) - 1), rng.randrange(1, len(caps))
+    return [(f"What happens right after {clause(caps[i])}?", caps[i + 1]), (f"What happens right before {clause(caps[j])}?", caps[j - 1])]
+
 def qa_rules(captions:Sequence[str]) -> str:
     "Three `Q/A` pairs about the order of `captions`, written without a model."
     caps, rng = list(captions), seeded("qa", list(captions))
     if len(caps) < 2: return "There is only one scene, so there is no order to ask about."
     edge = ("What happens at the beginning of the video?", caps[0]) if rng.random() < .5 else ("What happens at the end of the video?", caps[-1])
-    i, j = rng.randrange(len(caps) - 1), rng.randrange(1, len(caps))
-    qa = [edge, (f"What happens right after {clause(caps[i])}?", caps[i + 1]), (f"What happens right before {clause(caps[j])}?", caps[j - 1])]
+    qa = [edge, *neighbour_questions(caps, rng)]
     return "\n".join(f"Q{k}: {q}\nA{k}: {a}" for k, (q, a) in enumerate(qa, 1))
 
 TEMPORAL_QA_TASK = Task(TEMPORAL_QA, parse_qa, qa_rules)
@@ -119,7 +127,7 @@ def answer_rules(captions:Sequence[str], question:str) -> str:
 
 ANSWER_TASK = Task(ANSWER, parse_answer, answer_rules)
 
-# %% ../nbs/21_llm.ipynb #2de06d10
+# %% ../nbs/21_llm.ipynb #8bfded8d
 MCQ = Prompt("temporal_mcq", "1",
     "You write multiple-choice questions that test whether someone watched a video in the right order.",
     "Here are the scenes of a video, in order:\n{captions}\n\n"
@@ -142,9 +150,7 @@ def mcq_rules(captions:Sequence[str]) -> str:
     "Up to three 4-option questions (right after / right before / first) whose options are the video's own scenes."
     caps, rng = list(captions), seeded("mcq", list(captions))
     if len(caps) < 4: return "The video has fewer than 4 scenes, too few for 4 options."
-    i, j = rng.randrange(len(caps) - 1), rng.randrange(1, len(caps))
-    qs = [(f"What happens right after {clause(caps[i])}?", caps[i + 1]), (f"What happens right before {clause(caps[j])}?", caps[j - 1]),
-          ("What happens first in the video?", caps[0])]
+    qs = [*neighbour_questions(caps, rng), ("What happens first in the video?", caps[0])]
     blocks = []
     for k, (q, right) in enumerate(qs, 1):
         wrong = rng.sample([c for c in caps if c != right], 3)
@@ -154,16 +160,42 @@ def mcq_rules(captions:Sequence[str]) -> str:
 
 MCQ_TASK = Task(MCQ, parse_mcq, mcq_rules)
 
-# %% ../nbs/21_llm.ipynb #0d33bef6
+# %% ../nbs/21_llm.ipynb #27408d3b
+class ReplyCache:
+    "An on-disk cache of replies (SQLite), safe to share between threads."
+    def __init__(self, path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db, self._lock = sqlite3.connect(str(path), check_same_thread=False), threading.Lock()
+        with self._lock: self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
+
+    def get(self, key:str) -> str|None:
+        with self._lock: row = self._db.execute("SELECT reply FROM replies WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, key:str, reply:str):
+        with self._lock: self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply)); self._db.commit()
+
+# %% ../nbs/21_llm.ipynb #c5699c6b
 class LLM:
     "Base backend: `complete` messages to text; `run` a `Task` and parse the reply."
     name = "llm"
-    def __init__(self): self.stats, self._lock = {}, threading.Lock()
+    def __init__(self, cache:str|Path|None=None, **params):
+        self.stats, self._lock, self.params = {}, threading.Lock(), params
+        self.cache = ReplyCache(cache) if cache else None   # SQLite file of replies; None = no cache
 
     def count(self, key:str, n:int=1):
         with self._lock: self.stats[key] = self.stats.get(key, 0) + n
 
-    def complete(self, messages:list[dict], **params) -> str: raise NotImplementedError
+    def _reply(self, messages:list[dict], **params) -> str: raise NotImplementedError
+
+    def complete(self, messages:list[dict], **params) -> str:
+        "The reply to `messages`, from the cache when it is there."
+        params = {**self.params, **params}
+        key = digest(self.name, messages, params)
+        if self.cache and (hit := self.cache.get(key)) is not None: self.count("cache hits"); return hit
+        reply = self._reply(messages, **params)
+        if self.cache: self.cache.put(key, reply)
+        return reply
 
     def text(self, task:Task, **inputs) -> str:
         "The raw reply to `task` on `inputs`."
@@ -181,25 +213,7 @@ class RulesLLM(LLM):
     def text(self, task:Task, **inputs) -> str:
         self.count("calls"); return task.rules(**inputs)
 
-# %% ../nbs/21_llm.ipynb #85fe12b5
-class ReplyCache:
-    "An on-disk cache of replies (SQLite), safe to share between threads."
-    def __init__(self, path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db, self._lock = sqlite3.connect(str(path), check_same_thread=False), threading.Lock()
-        with self._lock: self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
-
-    @staticmethod
-    def key(*parts) -> str: return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-    def get(self, key:str) -> str|None:
-        with self._lock: row = self._db.execute("SELECT reply FROM replies WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def put(self, key:str, reply:str):
-        with self._lock: self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply)); self._db.commit()
-
-# %% ../nbs/21_llm.ipynb #87843ae5
+# %% ../nbs/21_llm.ipynb #801c41d4
 class LLMError(RuntimeError):
     "A request that failed after all retries."
 
@@ -210,39 +224,30 @@ class OpenAILLM(LLM):
                  api_key_env:str="OPENAI_API_KEY", # the key is read from this environment variable only
                  cache:str|Path|None=None,         # SQLite file of cached replies; None = no cache
                  max_concurrency:int=8, max_retries:int=5, timeout:float=60, backoff:float=1.0, **params):
-        super().__init__()
+        super().__init__(cache, **{"temperature": 0, **params})
         import openai
-        self.model, self.name, self.params, self.max_concurrency = model, f"openai:{model}", {"temperature": 0, **params}, max_concurrency
+        self.model, self.name, self.max_concurrency = model, f"openai:{model}", max_concurrency
         self.max_retries, self.backoff = max_retries, backoff
         key = os.environ.get(api_key_env) or ("none" if base_url else None)
         if key is None: raise ValueError(f"set the {api_key_env} environment variable (or give base_url for a local server)")
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
-        self.cache = ReplyCache(cache) if cache else None
         self._retry = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError,
                        openai.APIResponseValidationError, json.JSONDecodeError)
 
-# %% ../nbs/21_llm.ipynb #46337eaa
+# %% ../nbs/21_llm.ipynb #12f7c0a2
 @patch
-def _request(self:OpenAILLM, messages:list[dict]) -> str:
+def _reply(self:OpenAILLM, messages:list[dict], **params) -> str:
     "One reply from the server, retried with exponential backoff on transient errors."
+    self.count("requests")
     for attempt in range(self.max_retries + 1):
         try:
-            r = self.client.chat.completions.create(model=self.model, messages=messages, **self.params)
+            r = self.client.chat.completions.create(model=self.model, messages=messages, **params)
             if not r.choices or r.choices[0].message.content is None: raise LLMError("empty reply")
             return r.choices[0].message.content
         except self._retry as e:
             self.count(f"retry: {type(e).__name__}")
             if attempt == self.max_retries: raise LLMError(f"{self.name}: gave up after {attempt + 1} attempts: {e}") from e
             time.sleep(self.backoff * 2 ** attempt * (1 + random.random() / 4))
-
-@patch
-def complete(self:OpenAILLM, messages:list[dict], **params) -> str:
-    "The reply to `messages`, from the cache when it is there."
-    key = ReplyCache.key(self.model, messages, {**self.params, **params})
-    if self.cache and (hit := self.cache.get(key)) is not None: self.count("cache hits"); return hit
-    self.count("requests"); reply = self._request(messages)
-    if self.cache: self.cache.put(key, reply)
-    return reply
 
 @patch
 def complete_many(self:OpenAILLM, many:Sequence[list[dict]]) -> list[str]:
@@ -277,30 +282,26 @@ class FakeChatServer:
     def __enter__(self): return self
     def __exit__(self, *a): self.httpd.shutdown(); self.httpd.server_close()
 
-# %% ../nbs/21_llm.ipynb #82bf5692
+# %% ../nbs/21_llm.ipynb #7df0781e
 class HFLLM(LLM):
     "Chat replies from a local Hugging Face causal LM (greedy decoding)."
     def __init__(self, path:str|Path, gguf_file:str|None=None, max_new_tokens:int=256, device:str|None=None, cache:str|Path|None=None):
-        super().__init__()
+        super().__init__(cache, max_new_tokens=max_new_tokens)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         kw = {"gguf_file": gguf_file} if gguf_file else {}
         self.tok = AutoTokenizer.from_pretrained(str(path), **kw)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = AutoModelForCausalLM.from_pretrained(str(path), **kw).to(self.device).eval()
-        self.name, self.max_new_tokens = f"hf:{Path(path).name}{'/' + gguf_file if gguf_file else ''}", max_new_tokens
-        self.cache = ReplyCache(cache) if cache else None
+        self.name = f"hf:{Path(path).name}{'/' + gguf_file if gguf_file else ''}"
 
-    def complete(self, messages:list[dict], **params) -> str:
+    def _reply(self, messages:list[dict], max_new_tokens:int=256, **params) -> str:
         import torch
-        key = ReplyCache.key(self.name, messages, self.max_new_tokens)
-        if self.cache and (hit := self.cache.get(key)) is not None: self.count("cache hits"); return hit
         ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(self.device)
         with torch.no_grad():
-            out = self.model.generate(**ids, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
-        self.count("generations"); reply = self.tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
-        if self.cache: self.cache.put(key, reply)
-        return reply
+            out = self.model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
+        self.count("generations")
+        return self.tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
 
 # %% ../nbs/21_llm.ipynb #14d599a7
 def build_tiny_text_lm(out, seed:int=0):
