@@ -14,10 +14,14 @@ from typing import Any, Callable, Sequence
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'ANSWER_TASK', 'MCQ', 'MCQ_TASK', 'Prompt', 'ParseError', 'Task',
-           'caption_block', 'clause', 'digest', 'seeded', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer',
-           'answer_rules', 'parse_mcq', 'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM', 'LLMError', 'OpenAILLM',
-           'FakeChatServer', 'HFLLM', 'build_tiny_text_lm', 'make_llm']
+__all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'ANSWER_TASK', 'MCQ', 'MCQ_TASK', 'MCQ_ANSWER', 'MCQ_ANSWER_TASK',
+           'FORMATS', 'JUDGE', 'JUDGE_TASK', 'TPO_TYPES', 'TPO_QUESTIONS', 'TPO_QUESTIONS_TASK', 'TPO_FILTER',
+           'TPO_FILTER_TASK', 'ALL_TASKS', 'Prompt', 'ParseError', 'Task', 'caption_block', 'clause', 'digest',
+           'seeded', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer', 'answer_rules', 'parse_mcq',
+           'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM', 'option_block', 'parse_option', 'mcq_answer_rules',
+           'grounding', 'parse_judgment', 'judge_rules', 'parse_questions', 'tpo_questions_rules', 'parse_decision',
+           'tpo_filter_rules', 'LLMError', 'OpenAILLM', 'FakeChatServer', 'rules_chat', 'HFLLM', 'build_tiny_text_lm',
+           'make_llm']
 
 # %% ../nbs/21_llm.ipynb #e1e530b5
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ class ReplyCache:
     def put(self, key:str, reply:str):
         with self._lock: self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply)); self._db.commit()
 
-# %% ../nbs/21_llm.ipynb #c5699c6b
+# %% ../nbs/21_llm.ipynb #23352016
 class LLM:
     "Base backend: `complete` messages to text; `run` a `Task` and parse the reply."
     name = "llm"
@@ -199,7 +203,7 @@ class LLM:
 
     def text(self, task:Task, **inputs) -> str:
         "The raw reply to `task` on `inputs`."
-        return self.complete(task.prompt.messages(**{k: caption_block(v) if k == "captions" else v for k, v in inputs.items()}))
+        return self.complete(task.prompt.messages(**{k: FORMATS.get(k, str)(v) for k, v in inputs.items()}))
 
     def run(self, task:Task, **inputs):
         "The parsed reply to `task` on `inputs`; a malformed reply raises `ParseError` and is counted."
@@ -212,6 +216,124 @@ class RulesLLM(LLM):
     name = "rules"
     def text(self, task:Task, **inputs) -> str:
         self.count("calls"); return task.rules(**inputs)
+
+# %% ../nbs/21_llm.ipynb #3adbaeb1
+def option_block(options:Sequence[str]) -> str:
+    "Options as `A. …` lines."
+    return "\n".join(f"{'ABCDEFGH'[i]}. {o}" for i, o in enumerate(options))
+
+MCQ_ANSWER = Prompt("answer_mcq_from_captions", "1",
+    "You answer multiple-choice questions about a video using only its scene descriptions, taken to be in order.",
+    "Scenes of the video, in order:\n{captions}\n\nQuestion: {question}\n{options}\n\n"
+    "Reply with the letter of the one right option, exactly as:\nAnswer: <letter>")
+
+def parse_option(text:str) -> int:
+    "The index of the option letter after `Answer:`."
+    m = re.search(r"Answer\s*:\s*\(?([A-H])\b", text)
+    if not m: raise ParseError("no option letter", text)
+    return "ABCDEFGH".index(m.group(1))
+
+def mcq_answer_rules(captions:Sequence[str], question:str, options:Sequence[str]) -> str:
+    "`Answer: <letter>` of the option that `answer_rules` gives for `question` on `captions`, if one does."
+    said = parse_answer(answer_rules(captions, question)).lower()
+    hits = [i for i, o in enumerate(options) if o.strip().lower() == said]
+    return f"Answer: {'ABCDEFGH'[hits[0]]}" if hits else "Answer: none of the options fits."
+
+MCQ_ANSWER_TASK = Task(MCQ_ANSWER, parse_option, mcq_answer_rules)
+FORMATS = {"captions": caption_block, "options": option_block}  # how list inputs are written into prompts
+
+# %% ../nbs/21_llm.ipynb #2cf6173d
+def _sentences(text:str) -> list[str]: return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if len(s.split()) > 1]
+
+def grounding(captions:Sequence[str], text:str) -> float:
+    "How well `text` retells `captions`: share of sentences that state a scene × share of scene steps in order (0..1)."
+    sents = _sentences(text)
+    if not sents: return 0.0
+    found = [i for i in (_find(captions, s) for s in sents) if i is not None]
+    steps = list(zip(found, found[1:]))
+    return len(found) / len(sents) * (sum(b > a for a, b in steps) / len(steps) if steps else 1.0)
+
+# %% ../nbs/21_llm.ipynb #4c38cfb7
+JUDGE = Prompt("caption_proxy_judge", "1",
+    "You grade answers about a video. You cannot see the video; a detailed description of it stands in for it.",
+    "Description of the video, scene by scene:\n{captions}\n\nQuestion: {question}\nAnswer: {answer}\n\n"
+    "Is the answer correct and consistent with the description, events in the right order? Reply exactly as:\n"
+    "Correct: yes or no\nScore: an integer from 0 (wrong) to 5 (fully correct)")
+
+def parse_judgment(text:str) -> tuple[bool, int]:
+    "`(correct, score 0..5)` from `Correct:` and `Score:` lines."
+    c, s = re.search(r"Correct\s*:\s*(yes|no)\b", text, re.I), re.search(r"Score\s*:\s*([0-5])\b", text)
+    if not (c and s): raise ParseError("no correct/score lines", text)
+    return c.group(1).lower() == "yes", int(s.group(1))
+
+def judge_rules(captions:Sequence[str], question:str, answer:str) -> str:
+    "A judgment from `grounding`: score = 5 × grounding, rounded; correct if the score is at least 3."
+    score = round(5 * grounding(captions, answer))
+    return f"Correct: {'yes' if score >= 3 else 'no'}\nScore: {score}"
+
+JUDGE_TASK = Task(JUDGE, parse_judgment, judge_rules)
+
+# %% ../nbs/21_llm.ipynb #800f3fed
+TPO_TYPES = ("sequence", "temporal order", "action", "attribute")
+
+TPO_QUESTIONS = Prompt("tpo_questions", "1",
+    "You write questions about a video clip from descriptions of its frames.",
+    "Descriptions of frames sampled in order from a video clip:\n{captions}\n\n"
+    f"Write one question of each of these types: {', '.join(TPO_TYPES)}. Each question must be answerable only by watching the clip, "
+    "and answerable from the descriptions. Reply exactly as, for each question k:\nQk (<type>): ...")
+
+def parse_questions(text:str) -> list[tuple[str, str]]:
+    "`(type, question)` from `Qk (type): …` lines."
+    out = [(t.strip().lower(), q.strip()) for t, q in re.findall(r"^\s*Q\d+\s*\(([^)]+)\)\s*:\s*(.+?)\s*$", text, re.M)]
+    if not out: raise ParseError("no typed questions", text)
+    return out
+
+# %% ../nbs/21_llm.ipynb #95423c29
+def _subject(caption:str) -> str:
+    "The object of a world-style caption: `A red circle grows …` -> `red circle`."
+    words = clause(caption).split()
+    return " ".join(words[1:3]) if len(words) > 3 and words[0] in ("a", "an", "the") else " ".join(words[:2])
+
+def tpo_questions_rules(captions:Sequence[str]) -> str:
+    "One question of each of `TPO_TYPES` about the captioned frames."
+    caps, rng = list(captions), seeded("tpo", list(captions))
+    i = rng.randrange(len(caps))
+    make = {"sequence": "Describe what happens in the clip, in order.",
+            "temporal order": f"What happens right after {clause(caps[i])}?" if i + 1 < len(caps) else f"What happens right before {clause(caps[i])}?",
+            "action": f"What does the {_subject(caps[i])} do?",
+            "attribute": f"What is the background when the {_subject(caps[i])} is shown?"}
+    return "\n".join(f"Q{k} ({t}): {make[t]}" for k, t in enumerate(TPO_TYPES, 1))
+
+# %% ../nbs/21_llm.ipynb #ccfcf95c
+TPO_QUESTIONS_TASK = Task(TPO_QUESTIONS, parse_questions, tpo_questions_rules)
+
+TPO_FILTER = Prompt("tpo_post_filter", "1",
+    "You check preference data for a video question-answering model. You see descriptions of the video's key frames.",
+    "Descriptions of the key frames, in order:\n{captions}\n\nQuestion: {question}\n"
+    "Preferred response: {chosen}\nDis-preferred response: {rejected}\n\n"
+    "Remove the sample if any of these rules holds:\n"
+    "1. The dis-preferred response is of higher quality than the preferred response.\n"
+    "2. The preferred response is factually incorrect or misaligned with the video content.\n"
+    "3. The question is ambiguous, so the responses cannot be ranked reliably.\n"
+    "Reply exactly as one of:\nDecision: keep\nDecision: remove (rule <k>)")
+
+def parse_decision(text:str) -> tuple[bool, int|None]:
+    "`(keep, rule)`: `(True, None)` or `(False, k)`."
+    m = re.search(r"Decision\s*:\s*(keep|remove)(?:\s*\(\s*rule\s*([123])\s*\))?", text, re.I)
+    if not m or (m.group(1).lower() == "remove" and not m.group(2)): raise ParseError("no decision line", text)
+    return (True, None) if m.group(1).lower() == "keep" else (False, int(m.group(2)))
+
+# %% ../nbs/21_llm.ipynb #82437c3e
+def tpo_filter_rules(captions:Sequence[str], question:str, chosen:str, rejected:str) -> str:
+    "The three rules with `grounding`: identical answers are rule 3, an ungrounded preferred answer rule 2, a better dis-preferred one rule 1."
+    if chosen.strip().lower() == rejected.strip().lower(): return "Decision: remove (rule 3)"
+    g_c, g_r = grounding(captions, chosen), grounding(captions, rejected)
+    if g_c < 0.5: return "Decision: remove (rule 2)"
+    if g_r > g_c: return "Decision: remove (rule 1)"
+    return "Decision: keep"
+
+TPO_FILTER_TASK = Task(TPO_FILTER, parse_decision, tpo_filter_rules)
+ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TASK, TPO_QUESTIONS_TASK, TPO_FILTER_TASK)
 
 # %% ../nbs/21_llm.ipynb #801c41d4
 class LLMError(RuntimeError):
@@ -281,6 +403,26 @@ class FakeChatServer:
     def base_url(self) -> str: return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
     def __enter__(self): return self
     def __exit__(self, *a): self.httpd.shutdown(); self.httpd.server_close()
+
+# %% ../nbs/21_llm.ipynb #637ce2e6
+def _fields(prompt:Prompt, text:str) -> dict:
+    "The inputs that filled `prompt.user` to give `text` (the template read backwards)."
+    parts = re.split(r"\{(\w+)\}", prompt.user)
+    rx = "".join(re.escape(p) if k % 2 == 0 else f"(?P<{p}>.*?)" for k, p in enumerate(parts))
+    m = re.fullmatch(rx, text, re.S)
+    if not m: raise ValueError(f"text does not follow prompt {prompt.id}")
+    d = m.groupdict()
+    if "captions" in d: d["captions"] = re.findall(r"^Scene \d+: (.+)$", d["captions"], re.M)
+    if "options" in d: d["options"] = re.findall(r"^[A-H]\. (.+)$", d["options"], re.M)
+    return d
+
+def rules_chat(tasks:Sequence[Task]|None=None) -> Callable[[list[dict]], str]:
+    "A `FakeChatServer` script that answers every task's prompt as the rules backend would: an offline stand-in for an API."
+    by_system = {t.prompt.system: t for t in (tasks or ALL_TASKS)}
+    def reply(messages):
+        task = by_system[messages[0]["content"]]
+        return task.rules(**_fields(task.prompt, messages[-1]["content"]))
+    return reply
 
 # %% ../nbs/21_llm.ipynb #7df0781e
 class HFLLM(LLM):
