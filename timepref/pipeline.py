@@ -16,7 +16,7 @@ from .records import RecordError, VideoRecord, Scene, append_jsonl, from_dict, i
 
 # %% auto #0
 __all__ = ['Skip', 'ItemResult', 'keep_lines', 'read_progress', 'check_settings', 'sibling', 'progress_path', 'run_items',
-           'timewarp_annotation_record', 'video_items', 'need_record']
+           'timewarp_annotation_record', 'video_items', 'need_record', 'pair_items']
 
 # %% ../nbs/30_pipeline.ipynb #a67b43d5
 class Skip(Exception):
@@ -174,7 +174,7 @@ def _folder_items(folder:Path, videos:Path) -> list[tuple[str, Any]]:
         items.append((f.stem, rec))
     return items
 
-# %% ../nbs/30_pipeline.ipynb #974cdf54
+# %% ../nbs/30_pipeline.ipynb #abbe94e1
 def video_items(world=None,          # a world folder (its videos.jsonl)
                 annotations=None,    # a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files
                 videos=None,         # the videos of an annotation folder (default: its sibling `videos/`)
@@ -188,7 +188,24 @@ def video_items(world=None,          # a world folder (its videos.jsonl)
     if split: items = [(k, r) for k, r in items if not isinstance(r, VideoRecord) or r.meta.get("split", split) == split]
     return items[:limit]
 
-def need_record(item) -> VideoRecord:
+def need_record(item, what:str="annotation"):
     "The item's record, or `Skip` with the reason it could not be read."
-    if isinstance(item, RecordError): raise Skip(f"bad annotation: {item.msg}")
+    if isinstance(item, RecordError): raise Skip(f"bad {what}: {item.msg}")
     return item
+
+# %% ../nbs/30_pipeline.ipynb #473e5022
+def pair_items(path, cls=None) -> list[tuple[str, Any]]:
+    "`(id, record or RecordError)` per line of a JSONL of TRL rows (default: `PrefPair`s)."
+    from timepref.collate import from_trl_row
+    from timepref.records import PrefPair
+    cls, path, items, seen = cls or PrefPair, Path(path), [], set()
+    if not path.exists(): raise RecordError("no such file", path)
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip(): continue
+        try: rec = from_trl_row(json.loads(line), cls)
+        except json.JSONDecodeError as e: rec = RecordError(f"invalid JSON ({e.msg})", path, i)
+        except RecordError as e: rec = RecordError(e.msg, path, i, e.field)
+        key = rec.id if not isinstance(rec, RecordError) and rec.id not in seen else f"{path.name}:{i}"
+        if not isinstance(rec, RecordError) and rec.id in seen: rec = RecordError(f"duplicate id {rec.id!r}", path, i, "id")
+        seen.add(key); items.append((key, rec))
+    return items
