@@ -24,7 +24,7 @@ check-clean: install
 
 # notebooks and library are in sync: nbdev-export changes nothing
 check-export: install
-	@before=$$(md5sum timepref/*.py); $(BIN)/nbdev-export; after=$$(md5sum timepref/*.py); \
+	@before=$$(md5sum timepref/*.py timepref/*/*.py); $(BIN)/nbdev-export; after=$$(md5sum timepref/*.py timepref/*/*.py); \
 	if [ "$$before" != "$$after" ]; then echo "FAIL: nbdev-export changed timepref/; the package was out of sync with nbs/:"; \
 	  diff <(echo "$$before") <(echo "$$after"); exit 1; fi; echo "notebooks and library are in sync"
 

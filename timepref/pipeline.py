@@ -138,7 +138,7 @@ def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in 
             done[key] = {"key": key, "counts": {k: len(v) for k, v in res.records.items() if v}, "skips": dict(res.skips)}
     return _summary({k: done[k] for k, _ in items if k in done}, outputs, resumed, time.perf_counter() - t0)
 
-# %% ../nbs/30_pipeline.ipynb #0ae477e7
+# %% ../nbs/30_pipeline.ipynb #c45f0131
 def _jsonl_items(path:Path) -> list[tuple[str, Any]]:
     "`(key, record or error)` per line of a `VideoRecord` JSONL; relative video paths resolve against its folder."
     items, seen = [], set()
@@ -147,8 +147,8 @@ def _jsonl_items(path:Path) -> list[tuple[str, Any]]:
         try:
             rec = from_dict(VideoRecord, json.loads(line))
             rec.path = str((path.parent / rec.path).resolve())
-        except (json.JSONDecodeError, RecordError) as e:
-            rec = RecordError(getattr(e, "msg", "invalid JSON"), path, i, getattr(e, "field", None))
+        except json.JSONDecodeError as e: rec = RecordError(f"invalid JSON ({e.msg})", path, i)
+        except RecordError as e: rec = RecordError(e.msg, path, i, e.field)
         key = rec.id if isinstance(rec, VideoRecord) and rec.id not in seen else f"{path.name}:{i}"
         if isinstance(rec, VideoRecord) and rec.id in seen: rec = RecordError(f"duplicate id {rec.id!r}", path, i, "id")
         seen.add(key); items.append((key, rec))
@@ -174,7 +174,7 @@ def _folder_items(folder:Path, videos:Path) -> list[tuple[str, Any]]:
         items.append((f.stem, rec))
     return items
 
-# %% ../nbs/30_pipeline.ipynb #abbe94e1
+# %% ../nbs/30_pipeline.ipynb #83ac22bf
 def video_items(world=None,          # a world folder (its videos.jsonl)
                 annotations=None,    # a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files
                 videos=None,         # the videos of an annotation folder (default: its sibling `videos/`)
@@ -190,7 +190,7 @@ def video_items(world=None,          # a world folder (its videos.jsonl)
 
 def need_record(item, what:str="annotation"):
     "The item's record, or `Skip` with the reason it could not be read."
-    if isinstance(item, RecordError): raise Skip(f"bad {what}: {item.msg}")
+    if isinstance(item, RecordError): raise Skip(f"bad {what}: {f'field {item.field!r}: ' if item.field else ''}{item.msg}")
     return item
 
 # %% ../nbs/30_pipeline.ipynb #473e5022

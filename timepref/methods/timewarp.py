@@ -124,15 +124,16 @@ def _settings(llm:LLM, cfg:TimeWarpConfig) -> dict:
     tasks = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK)
     return {"method": "timewarp-explicit", "llm": llm.name, **asdict(cfg), "prompts": [t.prompt.id for t in tasks]}
 
-# %% ../../nbs/31_timewarp_explicit.ipynb #15b9c7c6
+# %% ../../nbs/31_timewarp_explicit.ipynb #450fd289
 def timewarp_explicit(items:list,                 # `(key, VideoRecord)` items, e.g. from `video_items`
                       out:str|Path,               # the pairs file; the other outputs go next to it
                       llm:LLM|None=None,          # default: the offline rules backend
                       cfg:TimeWarpConfig|None=None, workers:int=1, progress:bool=True) -> dict:
     "Run TimeWarp-Explicit over `items`; returns (and writes) the summary."
     llm, cfg, out = llm or RulesLLM(), cfg or TimeWarpConfig(), Path(out)
-    outs = timewarp_outputs(out)
-    summary = run_items(items, timewarp_step(llm, cfg, out.with_name(out.name.removesuffix(".jsonl") + "_videos")), outs,
+    outs, video_dir = timewarp_outputs(out), out.with_name(out.name.removesuffix(".jsonl") + "_videos")
+    for f in video_dir.glob(".*.mp4"): f.unlink()        # half-written videos of a killed run (complete ones are renamed)
+    summary = run_items(items, timewarp_step(llm, cfg, video_dir), outs,
                         _settings(llm, cfg), encode=_encode, workers=workers, desc="timewarp-explicit", progress=progress)
     for kind in ("normal", "shuffled"):
         official = timewar_official(read_jsonl(outs[f"timewar_{kind}"], MCQItem)) if outs[f"timewar_{kind}"].exists() else []

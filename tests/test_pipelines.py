@@ -1,0 +1,145 @@
+"Preference-data pipelines as a user runs them: killed and resumed, through a server backend, on bad inputs, into TRL."
+import hashlib, json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import run_cli
+from timepref.llm import FakeChatServer, OpenAILLM, RulesLLM, rules_chat
+from timepref.methods.timewarp import timewarp_explicit
+from timepref.pipeline import progress_path, video_items
+from timepref.world import WorldConfig, make_world
+
+OUTPUTS = ("tw.jsonl", "tw.sft.jsonl", "tw.timewar_normal.jsonl", "tw.timewar_shuffled.jsonl", "tw.videos.jsonl",
+           "tw.timewar_normal_benchmark.json", "tw.timewar_shuffled_benchmark.json")
+
+
+@pytest.fixture(scope="module")
+def big_world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("big_world")
+    make_world(out, WorldConfig(n_videos=60, seed=21), workers=2, progress=False)
+    return out
+
+
+def snapshot(folder: Path) -> dict:
+    "Every output's text with the folder's own path taken out, and a digest of the re-cut videos."
+    snap = {f: (folder / f).read_text().replace(str(folder), "<out>") for f in OUTPUTS}
+    h = hashlib.sha256()
+    for p in sorted((folder / "tw_videos").glob("*.mp4")): h.update(p.name.encode()); h.update(p.read_bytes())
+    return snap | {"videos": h.hexdigest()}
+
+
+def timewarp_cmd(world, out):
+    exe = Path(sys.executable).with_name("timepref")
+    return [str(exe), "data", "timewarp-explicit", "--world", str(world), "--split", "", "--out", str(out / "tw.jsonl")]
+
+
+def kill_after(cmd, log: Path, n_lines: int) -> int:
+    "Start `cmd`, SIGKILL it once its progress log has `n_lines` lines; returns the lines seen at the kill."
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while proc.poll() is None:
+            if log.exists() and log.read_text().count("\n") >= n_lines: break
+            time.sleep(0.005)
+        seen = log.read_text().count("\n") if log.exists() else 0
+        proc.send_signal(signal.SIGKILL)
+    finally: proc.wait()
+    return seen
+
+
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(big_world, tmp_path):
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    subprocess.run(timewarp_cmd(big_world, ref), check=True, capture_output=True)
+    log = progress_path(run / "tw.jsonl")
+    seen = [kill_after(timewarp_cmd(big_world, run), log, n) for n in (3, 25, 45)]
+    assert seen[-1] < 61, "the run finished before the last kill: the test killed nothing"
+    res = json.loads(subprocess.run(timewarp_cmd(big_world, run), check=True, capture_output=True, text=True).stdout)
+    assert res["resumed_from"] > 0 and res["items"] == 60
+    assert snapshot(run) == snapshot(ref)
+    ids = [json.loads(l)["id"] for l in (run / "tw.jsonl").read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == res["records"]["pairs"] > 100
+
+
+def test_same_seed_same_data_other_seed_other_data(world, tmp_path):
+    wdir, _ = world
+    a = timewarp_explicit(video_items(world=wdir, split=None), tmp_path / "a/tw.jsonl", progress=False)
+    timewarp_explicit(video_items(world=wdir, split=None), tmp_path / "b/tw.jsonl", progress=False)
+    from timepref.methods.timewarp import TimeWarpConfig
+    timewarp_explicit(video_items(world=wdir, split=None), tmp_path / "c/tw.jsonl", cfg=TimeWarpConfig(seed=1), progress=False)
+    text = lambda d: (tmp_path / d / "tw.jsonl").read_text().replace(str(tmp_path / d), "")
+    assert text("a") == text("b") and text("a") != text("c")
+    assert a["records"]["pairs"] > 0
+
+
+def test_bad_inputs_are_counted_not_fatal(world, tmp_path):
+    wdir, recs = world
+    lines = (wdir / "videos.jsonl").read_text().splitlines()
+    bad = json.loads(lines[1]); bad["path"] = "videos/missing.mp4"; bad["id"] = "gone"
+    (tmp_path / "videos.jsonl").write_text("\n".join([lines[0].replace('"videos/', f'"{wdir}/videos/'), "not json",
+                                                      json.dumps(bad), '{"id": "x"}']) + "\n")
+    s = timewarp_explicit(video_items(annotations=tmp_path / "videos.jsonl"), tmp_path / "out/tw.jsonl", progress=False)
+    assert s["items"] == 4 and s["items_skipped"] == 3
+    reasons = " | ".join(s["skips"])
+    assert "bad annotation: invalid JSON" in reasons and "unreadable video" in reasons and "missing required field" in reasons
+
+
+def test_openai_backend_same_pairs_and_free_rerun(world, tmp_path):
+    "Through an OpenAI-compatible server that answers like the rules: same data, and a rerun is all cache hits."
+    wdir, _ = world
+    items = video_items(world=wdir, split=None)
+    rules = timewarp_explicit(items, tmp_path / "rules/tw.jsonl", progress=False)
+    with FakeChatServer(rules_chat()) as srv:
+        gpt = lambda: OpenAILLM("gpt-4o-mini", base_url=srv.base_url, cache=tmp_path / "cache.sqlite", max_concurrency=4)
+        first = timewarp_explicit(items, tmp_path / "api/tw.jsonl", gpt(), workers=4, progress=False)
+        n = srv.requests
+        again = timewarp_explicit(items, tmp_path / "api2/tw.jsonl", gpt(), workers=4, progress=False)
+        assert srv.requests == n
+    assert first["records"] == rules["records"] and first["skips"] == rules["skips"]
+    assert first["llm_stats"]["requests"] == n > 0 and "cache hits" not in first["llm_stats"]
+    assert again["llm_stats"]["cache hits"] == n and "requests" not in again["llm_stats"]
+    strip = lambda d: [(r["id"], r["chosen"], r["rejected"]) for r in map(json.loads, (tmp_path / d / "tw.jsonl").read_text().splitlines())]
+    assert strip("api") == strip("rules")
+
+
+def test_malformed_replies_are_counted(world, tmp_path):
+    wdir, _ = world
+    good = rules_chat()
+    reply = lambda m: "Sorry, I cannot help." if "Question:" in m[-1]["content"] else good(m)   # every answer fails to parse
+    with FakeChatServer(reply) as srv:
+        s = timewarp_explicit(video_items(world=wdir, split=None), tmp_path / "tw.jsonl",
+                              OpenAILLM("m", base_url=srv.base_url, max_retries=0), progress=False)
+    assert s["records"]["pairs"] == 0 and s["records"]["sft"] > 0
+    assert s["skips"]["answer: no answer line"] > 0 and s["llm_stats"]["parse: no answer line"] == s["skips"]["answer: no answer line"]
+
+
+def test_pipeline_outputs_train_with_trl(world, tmp_path):
+    "The pairs and KTO rows load with `datasets` and train a tiny video LLM with TRL for a step."
+    import datasets
+    from peft import LoraConfig
+    from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer
+    from timepref.collate import FrameLoader, VideoDPOCollator, VideoKTOCollator, video_trl_config
+    from timepref.methods.kto import kto_convert
+    from timepref.models import build_tiny_qwen2vl
+    wdir, _ = world
+    timewarp_explicit(video_items(world=wdir, split=None), tmp_path / "tw.jsonl", progress=False)
+    kto_convert(tmp_path / "tw.jsonl", tmp_path / "kto.jsonl", progress=False)
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    for cls, cfg_cls, col_cls, f in ((DPOTrainer, DPOConfig, VideoDPOCollator, "tw.jsonl"), (KTOTrainer, KTOConfig, VideoKTOCollator, "kto.jsonl")):
+        model, proc = build_tiny_qwen2vl(size="tiny", seed=0)
+        ds = datasets.load_dataset("json", data_files=str(tmp_path / f), split="train").select(range(4))
+        args = video_trl_config(cfg_cls, output_dir=str(tmp_path / f"o-{f}"), per_device_train_batch_size=2, max_steps=1,
+                                logging_steps=1, **({"desirable_weight": 1.0} if cfg_cls is KTOConfig else {}))
+        tr = cls(model=model, args=args, train_dataset=ds, processing_class=proc, peft_config=lora,
+                 data_collator=col_cls(proc, FrameLoader(n_frames=4)))
+        out = tr.train()
+        assert out.global_step == 1 and out.training_loss == out.training_loss   # a finite number, not NaN
+
+
+def test_cli_data_commands(world, tmp_path):
+    wdir, _ = world
+    tw = json.loads(run_cli("data", "timewarp-explicit", "--world", wdir, "--out", tmp_path / "tw.jsonl").stdout)
+    assert tw["items"] == sum(1 for _, r in video_items(world=wdir, split="train"))
+    kto = json.loads(run_cli("data", "kto", "--pairs", tmp_path / "tw.jsonl", "--out", tmp_path / "kto.jsonl", "--n", 8).stdout)
+    assert kto["rows"] == 8 and kto["pool"] == 4 * tw["records"]["pairs"]
+    mix = json.loads(run_cli("data", "combine", "--pairs", tmp_path / "tw.jsonl", tmp_path / "absent.jsonl", "--out", tmp_path / "mix.jsonl").stdout)
+    assert mix["taken"] == {"timewarp-explicit": tw["records"]["pairs"]} and mix["missing_methods"] == ["hound", "timewarp-implicit"]
+    bad = run_cli("data", "kto", "--pairs", tmp_path / "nope.jsonl", "--out", tmp_path / "k2.jsonl", check=False)
+    assert bad.returncode == 1 and "nope.jsonl: no such file" in bad.stderr
