@@ -143,3 +143,18 @@ def test_cli_data_commands(world, tmp_path):
     assert mix["taken"] == {"timewarp-explicit": tw["records"]["pairs"]} and mix["missing_methods"] == ["hound", "timewarp-implicit"]
     bad = run_cli("data", "kto", "--pairs", tmp_path / "nope.jsonl", "--out", tmp_path / "k2.jsonl", check=False)
     assert bad.returncode == 1 and "nope.jsonl: no such file" in bad.stderr
+
+
+def test_cli_batch_api_path(world, tmp_path, monkeypatch):
+    "`--llm openai:… --batch`: every reply comes through the Batch API, none one by one, and the data equal the rules'."
+    wdir, _ = world
+    with FakeChatServer(rules_chat()) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url); monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        res = json.loads(run_cli("data", "timewarp-explicit", "--world", wdir, "--llm", "openai:gpt-4o-mini", "--batch",
+                                 "--out", tmp_path / "b/tw.jsonl").stdout)
+        assert srv.requests == 0 and len(srv.batches) == 2
+    rules = json.loads(run_cli("data", "timewarp-explicit", "--world", wdir, "--out", tmp_path / "r/tw.jsonl").stdout)
+    assert res["records"] == rules["records"] and res["llm_stats"]["batch rounds"] == 2
+    assert "test-key" not in (tmp_path / "b/tw.summary.json").read_text() + (tmp_path / "b/tw.progress.jsonl").read_text()
+    bad = run_cli("data", "timewarp-explicit", "--world", wdir, "--batch", "--out", tmp_path / "x.jsonl", check=False)
+    assert bad.returncode == 1 and "--batch needs a backend with a Batch API" in bad.stderr

@@ -106,7 +106,7 @@ def _add_demo(sub):
     _add_base_args(p)
     p.set_defaults(func=lambda a: demo(a.out, a.n_videos, a.seed, a.workers, _base_config(a)))
 
-# %% ../nbs/90_cli.ipynb #b210dc6a
+# %% ../nbs/90_cli.ipynb #bbe329b0
 def _add_video_inputs(p):
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--world", help="a world folder (timepref world)")
@@ -119,17 +119,20 @@ def _add_llm(p):
     p.add_argument("--llm", default="rules", help="rules | openai:MODEL | hf:PATH[::FILE.gguf]")
     p.add_argument("--cache", default=None, help="SQLite reply cache for model backends (default: next to --out)")
     p.add_argument("--workers", type=int, default=1, help="items in flight at once (for server backends)")
+    p.add_argument("--batch", action="store_true", help="fetch the replies through the backend's Batch API first (openai:)")
 
 def _llm(a):
-    return make_llm(a.llm, cache=None if a.llm == "rules" else (a.cache or sibling(a.out, "llm_cache", ".sqlite")))
+    llm = make_llm(a.llm, cache=None if a.llm == "rules" else (a.cache or sibling(a.out, "llm_cache", ".sqlite")))
+    if a.batch and not hasattr(llm, "run_batch"): raise ValueError(f"--batch needs a backend with a Batch API (openai:MODEL), not {a.llm}")
+    return llm
 
 def _items(a) -> list: return video_items(a.world, a.annotations, a.videos, a.split or None, a.limit)
 
-# %% ../nbs/90_cli.ipynb #61f88a9d
+# %% ../nbs/90_cli.ipynb #67e950db
 def cmd_timewarp_explicit(a) -> dict:
     "TimeWarp-Explicit pairs, SFT rows, TimeWar and re-cut videos from a world or annotations."
     cfg = TimeWarpConfig(seed=a.seed, perturbations=a.perturbations, timewar=not a.no_timewar)
-    return timewarp_explicit(_items(a), a.out, _llm(a), cfg, workers=a.workers, progress=sys.stderr.isatty())
+    return timewarp_explicit(_items(a), a.out, _llm(a), cfg, workers=a.workers, progress=sys.stderr.isatty(), batch=a.batch)
 
 def _mix(specs:list[str]) -> dict[str, int]:
     "`method=N` strings as a mix."

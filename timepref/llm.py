@@ -179,13 +179,14 @@ class ReplyCache:
     def put(self, key:str, reply:str):
         with self._lock: self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply)); self._db.commit()
 
-# %% ../nbs/21_llm.ipynb #23352016
+# %% ../nbs/21_llm.ipynb #4a5d46f8
 class LLM:
     "Base backend: `complete` messages to text; `run` a `Task` and parse the reply."
     name = "llm"
     def __init__(self, cache:str|Path|None=None, **params):
         self.stats, self._lock, self.params = {}, threading.Lock(), params
         self.cache = ReplyCache(cache) if cache else None   # SQLite file of replies; None = no cache
+        self.deferred = None   # a dict while collecting requests for a batch: cache misses are queued, not sent
 
     def count(self, key:str, n:int=1):
         with self._lock: self.stats[key] = self.stats.get(key, 0) + n
@@ -197,6 +198,7 @@ class LLM:
         params = {**self.params, **params}
         key = digest(self.name, messages, params)
         if self.cache and (hit := self.cache.get(key)) is not None: self.count("cache hits"); return hit
+        if self.deferred is not None: self.deferred[key] = (messages, params); return ""   # queued; "" parses as nothing
         reply = self._reply(messages, **params)
         if self.cache: self.cache.put(key, reply)
         return reply
@@ -376,23 +378,31 @@ def complete_many(self:OpenAILLM, many:Sequence[list[dict]]) -> list[str]:
     "Replies to many message lists, at most `max_concurrency` in flight, in order."
     with ThreadPoolExecutor(self.max_concurrency) as ex: return list(ex.map(self.complete, many))
 
-# %% ../nbs/21_llm.ipynb #358e3126
+# %% ../nbs/21_llm.ipynb #e9f71210
 class FakeChatServer:
     "An OpenAI-compatible chat server on localhost; `reply(messages) -> str | int | ('sleep', s) | ('raw', body)` scripts it."
-    def __init__(self, reply:Callable[[list[dict]], Any]):
-        self.reply, self.requests = reply, 0
+    def __init__(self, reply:Callable[[list[dict]], Any], batch_polls:int=1):
+        self.reply, self.requests, self.files, self.batches, self.batch_polls = reply, 0, {}, {}, batch_polls
         outer = self
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a): pass
             def do_POST(self):
+                data = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path.endswith("/files"): return self._json(outer._upload(data, self.headers["Content-Type"]))
+                if self.path.endswith("/batches"): return self._json(outer._start_batch(json.loads(data)))
                 outer.requests += 1
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = json.loads(data)
                 r = outer.reply(body["messages"])
                 if isinstance(r, tuple) and r[0] == "sleep": time.sleep(r[1]); r = "late"
                 if isinstance(r, int): return self._send(r, json.dumps({"error": {"message": f"status {r}"}}).encode())
                 if isinstance(r, tuple) and r[0] == "raw": return self._send(200, r[1].encode())
-                self._send(200, json.dumps({"id": "fake", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": r}, "finish_reason": "stop"}]}).encode())
+                self._json(outer._completion(body, r))
+            def do_GET(self):
+                parts = self.path.split("/")
+                if "batches" in parts: return self._json(outer._poll(parts[-1]))
+                if parts[-1] == "content": return self._send(200, outer.files[parts[-2]].encode())
+                self._send(404, b"{}")
+            def _json(self, d): self._send(200, json.dumps(d).encode())
             def _send(self, code, data):
                 self.send_response(code); self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data))); self.end_headers(); self.wfile.write(data)
@@ -403,6 +413,46 @@ class FakeChatServer:
     def base_url(self) -> str: return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
     def __enter__(self): return self
     def __exit__(self, *a): self.httpd.shutdown(); self.httpd.server_close()
+
+# %% ../nbs/21_llm.ipynb #184b62d4
+@patch
+def _completion(self:FakeChatServer, body:dict, text:str) -> dict:
+    return {"id": "fake", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+
+@patch
+def _upload(self:FakeChatServer, data:bytes, content_type:str) -> dict:
+    "Store the file of a multipart upload."
+    boundary = content_type.split("boundary=")[1].encode()
+    part = next(p for p in data.split(b"--" + boundary) if b'name="file"' in p)
+    fid = f"file-{len(self.files)}"
+    self.files[fid] = part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0].decode()
+    return {"id": fid, "object": "file", "bytes": len(self.files[fid]), "created_at": 0, "filename": "batch.jsonl", "purpose": "batch"}
+
+@patch
+def _start_batch(self:FakeChatServer, body:dict) -> dict:
+    "Answer every request of the input file now; report the batch as running for `batch_polls` polls."
+    out = []
+    for line in self.files[body["input_file_id"]].splitlines():
+        req = json.loads(line); r = self.reply(req["body"]["messages"])
+        ok = isinstance(r, str)
+        out.append({"id": f"req-{len(out)}", "custom_id": req["custom_id"], "error": None if ok else {"message": f"status {r}"},
+                    "response": {"status_code": 200 if ok else r, "body": self._completion(req["body"], r) if ok else {}}})
+    bid, fid = f"batch-{len(self.batches)}", f"file-{len(self.files)}"
+    self.files[fid] = "\n".join(json.dumps(o) for o in out) + "\n"
+    self.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "input_file_id": body["input_file_id"],
+                         "completion_window": "24h", "created_at": 0, "status": "in_progress", "output_file_id": None,
+                         "polls": 0, "result_file": fid}
+    return self._batch_view(bid)
+
+@patch
+def _poll(self:FakeChatServer, bid:str) -> dict:
+    b = self.batches[bid]; b["polls"] += 1
+    if b["polls"] >= self.batch_polls: b |= {"status": "completed", "output_file_id": b["result_file"]}
+    return self._batch_view(bid)
+
+@patch
+def _batch_view(self:FakeChatServer, bid:str) -> dict: return {k: v for k, v in self.batches[bid].items() if k not in ("polls", "result_file")}
 
 # %% ../nbs/21_llm.ipynb #637ce2e6
 def _fields(prompt:Prompt, text:str) -> dict:
@@ -423,6 +473,30 @@ def rules_chat(tasks:Sequence[Task]|None=None) -> Callable[[list[dict]], str]:
         task = by_system[messages[0]["content"]]
         return task.rules(**_fields(task.prompt, messages[-1]["content"]))
     return reply
+
+# %% ../nbs/21_llm.ipynb #f2c70f29
+@patch
+def run_batch(self:OpenAILLM, requests:dict[str, tuple[list[dict], dict]], # cache key -> (messages, params), as `deferred` holds them
+              poll:float=30, timeout:float=25 * 3600) -> int: # poll: the longest wait between status checks, s
+    "Send `requests` as one Batch API job, wait for it, and put the replies in the cache; returns how many came back."
+    if not self.cache: raise ValueError("the Batch API path needs a reply cache (cache=...)")
+    lines = [json.dumps({"custom_id": k, "method": "POST", "url": "/v1/chat/completions",
+                         "body": {"model": self.model, "messages": m, **p}}) for k, (m, p) in requests.items()]
+    f = self.client.files.create(file=("batch.jsonl", ("\n".join(lines) + "\n").encode()), purpose="batch")
+    b = self.client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    t0, wait = time.monotonic(), 0.5
+    while b.status not in ("completed", "failed", "expired", "cancelled"):
+        if time.monotonic() - t0 > timeout: raise LLMError(f"batch {b.id} still {b.status} after {timeout} s")
+        time.sleep(min(wait := 2 * wait, poll)); b = self.client.batches.retrieve(b.id)   # 1, 2, 4, … up to `poll` s
+    if not b.output_file_id: raise LLMError(f"batch {b.id} ended {b.status} with no output")
+    n = 0
+    for line in self.client.files.content(b.output_file_id).text.splitlines():
+        d = json.loads(line); r = d.get("response") or {}
+        if r.get("status_code") == 200 and d.get("custom_id") in requests:
+            self.cache.put(d["custom_id"], r["body"]["choices"][0]["message"]["content"]); n += 1
+        else: self.count("batch: failed request")
+    self.count("batch requests", n)
+    return n
 
 # %% ../nbs/21_llm.ipynb #7df0781e
 class HFLLM(LLM):

@@ -16,7 +16,7 @@ from .records import RecordError, VideoRecord, Scene, append_jsonl, from_dict, i
 
 # %% auto #0
 __all__ = ['Skip', 'ItemResult', 'keep_lines', 'read_progress', 'check_settings', 'sibling', 'progress_path', 'run_items',
-           'timewarp_annotation_record', 'video_items', 'need_record', 'pair_items']
+           'prefetch_batches', 'timewarp_annotation_record', 'video_items', 'need_record', 'pair_items']
 
 # %% ../nbs/30_pipeline.ipynb #a67b43d5
 class Skip(Exception):
@@ -137,6 +137,25 @@ def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in 
             _write(key, res, outputs, log, encode)
             done[key] = {"key": key, "counts": {k: len(v) for k, v in res.records.items() if v}, "skips": dict(res.skips)}
     return _summary({k: done[k] for k, _ in items if k in done}, outputs, resumed, time.perf_counter() - t0)
+
+# %% ../nbs/30_pipeline.ipynb #d8ed40ce
+def prefetch_batches(items:Iterable[tuple[str, Any]], step:Callable, llm, done:set=frozenset(),
+                     max_rounds:int=8, poll:float=30) -> list[int]:
+    "Fill `llm`'s reply cache through its Batch API for the items not `done`; returns the requests sent per round."
+    before, sizes = dict(llm.stats), []
+    for _ in range(max_rounds):
+        llm.deferred = {}
+        try:
+            for key, item in items:
+                if key in done: continue
+                try: step(item)
+                except Skip: pass
+        finally: queued, llm.deferred = llm.deferred, None
+        if not queued: break
+        llm.run_batch(queued, poll=poll); sizes.append(len(queued))
+    batch = {k: v for k, v in llm.stats.items() if k.startswith("batch")}
+    llm.stats.clear(); llm.stats.update(before | batch | {"batch rounds": len(sizes)})   # collecting's parse misses are not the run's
+    return sizes
 
 # %% ../nbs/30_pipeline.ipynb #c45f0131
 def _jsonl_items(path:Path) -> list[tuple[str, Any]]:
