@@ -1,14 +1,14 @@
 """Measure the preference-data pipelines on the built-in world: time per 100 videos, records, skip reasons, and the
 reply-cache hit rate of a rerun through an OpenAI-compatible server (a local one answering like the rules backend).
 
-    python benchmarks/data_speed.py [--n-videos 100] [--workers 4]
+    python benchmarks/data_speed.py [--n-videos 100] [--workers 4] [--figure docs/images/timewarp.png]
 """
 import argparse, json, tempfile, time
 from pathlib import Path
 from timepref.llm import FakeChatServer, OpenAILLM, rules_chat
 from timepref.methods.combine import combine
 from timepref.methods.kto import kto_convert
-from timepref.methods.timewarp import timewarp_explicit
+from timepref.methods.timewarp import plot_timewarp, timewarp_explicit
 from timepref.pipeline import video_items
 from timepref.world import WorldConfig, make_world
 
@@ -22,6 +22,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n-videos", type=int, default=100)
     p.add_argument("--workers", type=int, default=4, help="items in flight for the server backend")
+    p.add_argument("--figure", default=None, help="save the pairs / skips figure of the rules run here")
     a = p.parse_args()
     d = Path(tempfile.mkdtemp())
     make_world(d / "world", WorldConfig(n_videos=a.n_videos, seed=0), workers=2, progress=False)
@@ -29,6 +30,7 @@ def main():
     per100 = lambda s: round(100 * s / len(items), 2)
     rules, t_rules = timed(timewarp_explicit, items, d / "rules/tw.jsonl", progress=False)
     _, t_rerun = timed(timewarp_explicit, items, d / "rules/tw.jsonl", progress=False)
+    if a.figure: plot_timewarp(d / "rules/tw.jsonl", rules, a.figure)
     with FakeChatServer(rules_chat()) as srv:
         gpt = lambda: OpenAILLM("gpt-4o-mini", base_url=srv.base_url, cache=d / "cache.sqlite", max_concurrency=a.workers)
         api, t_api = timed(timewarp_explicit, items, d / "api/tw.jsonl", gpt(), workers=a.workers, progress=False)

@@ -51,6 +51,7 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(big_world, tmp_path):
     log = progress_path(run / "tw.jsonl")
     seen = [kill_after(timewarp_cmd(big_world, run), log, n) for n in (3, 25, 45)]
     assert seen[-1] < 61, "the run finished before the last kill: the test killed nothing"
+    print(f"killed with {seen} progress-log lines written")
     res = json.loads(subprocess.run(timewarp_cmd(big_world, run), check=True, capture_output=True, text=True).stdout)
     assert res["resumed_from"] > 0 and res["items"] == 60
     assert snapshot(run) == snapshot(ref)
