@@ -97,3 +97,39 @@ def test_rules_backend_is_deterministic_and_answers_from_the_order_given():
     mcq = a.run(MCQ_TASK, captions=CAPS)
     assert len(mcq) == 3 and all(sorted(o) == sorted(CAPS) for _, o, _ in mcq)   # 4 scenes: the options are all of them
     assert parse_mcq("Q1: x?\nA. a\nB. b\nC. c\nD. d\nAnswer: (C)") == [("x?", ["a", "b", "c", "d"], 2)]
+
+
+def test_refused_request_is_not_retried(tmp_path):
+    "A 400 (context too long, content filter) is this request's fault: one try, then an `LLMError` the pipeline counts."
+    with FakeChatServer(lambda m: 400) as srv:
+        llm = client(srv, tmp_path, max_retries=3)
+        with pytest.raises(LLMError, match="refused"): llm.complete(MSG)
+    assert srv.requests == 1 and llm.stats == {"requests": 1, "refused": 1}
+
+
+def test_batch_job_survives_a_killed_wait(tmp_path):
+    "A run that stops while its batch runs records the job; the next run waits on that job instead of sending another."
+    from timepref.llm import digest, rules_chat
+    with FakeChatServer(rules_chat(), batch_polls=1000) as srv:
+        first = client(srv, tmp_path)
+        first.deferred = {}
+        with pytest.raises(ParseError): first.run(TEMPORAL_QA_TASK, captions=CAPS)
+        queued, first.deferred = first.deferred, None
+        with pytest.raises(LLMError, match="still in_progress"): first.run_batch(queued, poll=0.01, timeout=0.05)
+        assert first.cache.batches() == ["batch-0"]
+        srv.batch_polls = 0                                        # the job ends meanwhile
+        again = client(srv, tmp_path)
+        assert again.run_batch(queued, poll=0.01) == 1
+        assert len(srv.batches) == 1 and srv.requests == 0           # no second job, nothing sent one by one
+        assert again.run(TEMPORAL_QA_TASK, captions=CAPS) == RulesLLM().run(TEMPORAL_QA_TASK, captions=CAPS)
+
+
+def test_batch_is_split_within_limits(tmp_path):
+    from timepref.llm import rules_chat
+    with FakeChatServer(rules_chat()) as srv:
+        llm = client(srv, tmp_path)
+        llm.deferred = {}
+        for k in range(5):
+            with pytest.raises(ParseError): llm.run(ANSWER_TASK, captions=CAPS, question=f"What happens right after {k}?")
+        queued, llm.deferred = llm.deferred, None
+        assert llm.run_batch(queued, poll=0.01, max_requests=2) == 5 and len(srv.batches) == 3

@@ -164,13 +164,15 @@ def mcq_rules(captions:Sequence[str]) -> str:
 
 MCQ_TASK = Task(MCQ, parse_mcq, mcq_rules)
 
-# %% ../nbs/21_llm.ipynb #27408d3b
+# %% ../nbs/21_llm.ipynb #8a648fd0
 class ReplyCache:
     "An on-disk cache of replies (SQLite), safe to share between threads."
     def __init__(self, path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db, self._lock = sqlite3.connect(str(path), check_same_thread=False), threading.Lock()
-        with self._lock: self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, done INTEGER)")   # Batch API jobs sent
 
     def get(self, key:str) -> str|None:
         with self._lock: row = self._db.execute("SELECT reply FROM replies WHERE key=?", (key,)).fetchone()
@@ -178,6 +180,13 @@ class ReplyCache:
 
     def put(self, key:str, reply:str):
         with self._lock: self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply)); self._db.commit()
+
+    def batches(self, done:bool=False) -> list[str]:
+        "Ids of the batch jobs sent whose replies are (`done`) or are not yet in the cache."
+        with self._lock: return [r[0] for r in self._db.execute("SELECT id FROM batches WHERE done=? ORDER BY rowid", (int(done),))]
+
+    def mark_batch(self, bid:str, done:bool=False):
+        with self._lock: self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?)", (bid, int(done))); self._db.commit()
 
 # %% ../nbs/21_llm.ipynb #4a5d46f8
 class LLM:
@@ -337,9 +346,10 @@ def tpo_filter_rules(captions:Sequence[str], question:str, chosen:str, rejected:
 TPO_FILTER_TASK = Task(TPO_FILTER, parse_decision, tpo_filter_rules)
 ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TASK, TPO_QUESTIONS_TASK, TPO_FILTER_TASK)
 
-# %% ../nbs/21_llm.ipynb #801c41d4
+# %% ../nbs/21_llm.ipynb #bebe386a
 class LLMError(RuntimeError):
-    "A request that failed after all retries."
+    "A request that failed: after all retries, or refused by the server (a pipeline counts it for its item)."
+    reason = "request failed"
 
 class OpenAILLM(LLM):
     "Chat completions from an OpenAI-compatible server, cached on disk, retried with backoff."
@@ -357,8 +367,9 @@ class OpenAILLM(LLM):
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
         self._retry = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError,
                        openai.APIResponseValidationError, json.JSONDecodeError)
+        self._refused = (openai.BadRequestError, openai.UnprocessableEntityError)   # this request, not the service: no retry
 
-# %% ../nbs/21_llm.ipynb #12f7c0a2
+# %% ../nbs/21_llm.ipynb #7db7ab5c
 @patch
 def _reply(self:OpenAILLM, messages:list[dict], **params) -> str:
     "One reply from the server, retried with exponential backoff on transient errors."
@@ -368,6 +379,7 @@ def _reply(self:OpenAILLM, messages:list[dict], **params) -> str:
             r = self.client.chat.completions.create(model=self.model, messages=messages, **params)
             if not r.choices or r.choices[0].message.content is None: raise LLMError("empty reply")
             return r.choices[0].message.content
+        except self._refused as e: self.count("refused"); raise LLMError(f"{self.name}: request refused: {e}") from e
         except self._retry as e:
             self.count(f"retry: {type(e).__name__}")
             if attempt == self.max_retries: raise LLMError(f"{self.name}: gave up after {attempt + 1} attempts: {e}") from e
@@ -474,28 +486,49 @@ def rules_chat(tasks:Sequence[Task]|None=None) -> Callable[[list[dict]], str]:
         return task.rules(**_fields(task.prompt, messages[-1]["content"]))
     return reply
 
-# %% ../nbs/21_llm.ipynb #f2c70f29
+# %% ../nbs/21_llm.ipynb #52880e16
+@patch
+def _await_batch(self:OpenAILLM, bid:str, poll:float, timeout:float):
+    "The batch `bid` once it has ended; status checked after 1, 2, 4, … s, at most `poll` s apart."
+    b, t0, wait = self.client.batches.retrieve(bid), time.monotonic(), 0.5
+    while b.status not in ("completed", "failed", "expired", "cancelled"):
+        if time.monotonic() - t0 > timeout: raise LLMError(f"batch {bid} still {b.status} after {timeout} s; rerun to keep waiting")
+        time.sleep(min(wait := 2 * wait, poll)); b = self.client.batches.retrieve(bid)
+    return b
+
+@patch
+def _ingest_batch(self:OpenAILLM, b) -> int:
+    "Cache the replies of ended batch `b`; count its failures; returns the replies cached."
+    n = 0
+    if b.output_file_id:
+        for line in self.client.files.content(b.output_file_id).text.splitlines():
+            d = json.loads(line); r = d.get("response") or {}
+            content = r.get("body", {}).get("choices", [{}])[0].get("message", {}).get("content") if r.get("status_code") == 200 else None
+            if content is None: self.count("batch: failed request"); continue
+            self.cache.put(d["custom_id"], content); n += 1
+    if getattr(b, "error_file_id", None): self.count("batch: failed request", len(self.client.files.content(b.error_file_id).text.splitlines()))
+    self.cache.mark_batch(b.id, done=True); self.count("batch requests", n)
+    return n
+
 @patch
 def run_batch(self:OpenAILLM, requests:dict[str, tuple[list[dict], dict]], # cache key -> (messages, params), as `deferred` holds them
-              poll:float=30, timeout:float=25 * 3600) -> int: # poll: the longest wait between status checks, s
-    "Send `requests` as one Batch API job, wait for it, and put the replies in the cache; returns how many came back."
+              poll:float=30,                  # the longest wait between status checks, s
+              timeout:float=25 * 3600,        # give up waiting after this long (the jobs stay recorded; a rerun waits on)
+              max_requests:int=50_000, max_bytes:int=150 * 2**20) -> int:  # one job's limits (OpenAI: 50,000 and 200 MB)
+    "Send the `requests` not yet cached as Batch API jobs, wait, and cache the replies; returns how many came back."
     if not self.cache: raise ValueError("the Batch API path needs a reply cache (cache=...)")
-    lines = [json.dumps({"custom_id": k, "method": "POST", "url": "/v1/chat/completions",
-                         "body": {"model": self.model, "messages": m, **p}}) for k, (m, p) in requests.items()]
-    f = self.client.files.create(file=("batch.jsonl", ("\n".join(lines) + "\n").encode()), purpose="batch")
-    b = self.client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
-    t0, wait = time.monotonic(), 0.5
-    while b.status not in ("completed", "failed", "expired", "cancelled"):
-        if time.monotonic() - t0 > timeout: raise LLMError(f"batch {b.id} still {b.status} after {timeout} s")
-        time.sleep(min(wait := 2 * wait, poll)); b = self.client.batches.retrieve(b.id)   # 1, 2, 4, … up to `poll` s
-    if not b.output_file_id: raise LLMError(f"batch {b.id} ended {b.status} with no output")
-    n = 0
-    for line in self.client.files.content(b.output_file_id).text.splitlines():
-        d = json.loads(line); r = d.get("response") or {}
-        if r.get("status_code") == 200 and d.get("custom_id") in requests:
-            self.cache.put(d["custom_id"], r["body"]["choices"][0]["message"]["content"]); n += 1
-        else: self.count("batch: failed request")
-    self.count("batch requests", n)
+    n = sum(self._ingest_batch(self._await_batch(bid, poll, timeout)) for bid in self.cache.batches())   # jobs a killed run left
+    todo = [json.dumps({"custom_id": k, "method": "POST", "url": "/v1/chat/completions", "body": {"model": self.model, "messages": m, **p}})
+            for k, (m, p) in requests.items() if self.cache.get(k) is None]
+    chunks, cur, size = [], [], 0
+    for line in todo:
+        if cur and (len(cur) == max_requests or size + len(line) + 1 > max_bytes): chunks.append(cur); cur, size = [], 0
+        cur.append(line); size += len(line) + 1
+    for chunk in chunks + [cur] * bool(cur):
+        f = self.client.files.create(file=("batch.jsonl", ("\n".join(chunk) + "\n").encode()), purpose="batch")
+        b = self.client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+        self.cache.mark_batch(b.id)                 # recorded before waiting: a killed run's rerun waits on it, not pays again
+        n += self._ingest_batch(self._await_batch(b.id, poll, timeout))
     return n
 
 # %% ../nbs/21_llm.ipynb #7df0781e

@@ -17,24 +17,25 @@ from ..records import PrefPair, RecordError, write_jsonl
 # %% auto #0
 __all__ = ['PAPER_MIX', 'mix_quotas', 'combine']
 
-# %% ../../nbs/39_combine.ipynb #49b90d7e
+# %% ../../nbs/39_combine.ipynb #41c4836f
 PAPER_MIX = {"hound": 17_000, "timewarp-explicit": 7_500, "timewarp-implicit": 7_500}
 
 def mix_quotas(available:dict[str, int], mix:dict[str, int]=PAPER_MIX, scale:float|None=None) -> tuple[dict[str, int], float]:
     "Pairs to take per method: `mix` × `scale` (default: the largest scale ≤ 1 the available pairs allow)."
+    if bad := {m: q for m, q in mix.items() if not q > 0}: raise ValueError(f"mix proportions must be > 0, got {bad}")
     present = {m: n for m, n in available.items() if m in mix and n > 0}
     if not present: raise ValueError(f"no pairs of any mixed method {sorted(mix)}; found {sorted(available) or 'none'}")
     if scale is None: scale = min(1.0, *(n / mix[m] for m, n in present.items()))
     if scale <= 0: raise ValueError(f"scale must be > 0, got {scale}")
     return {m: min(n, round(mix[m] * scale)) for m, n in present.items()}, scale
 
-# %% ../../nbs/39_combine.ipynb #c5b63587
-def _read_pairs(files:Sequence, skips:Counter) -> dict[str, list[PrefPair]]:
+# %% ../../nbs/39_combine.ipynb #1b9bf2a6
+def _read_pairs(files:Sequence, skips:Counter, bad:list) -> dict[str, list[PrefPair]]:
     by_method, seen = {}, set()
     for f in files:
         if not Path(f).exists(): skips[f"missing file: {f}"] += 1; continue
         for _, rec in pair_items(f):
-            if isinstance(rec, RecordError): skips[f"bad pair: {rec.msg}"] += 1; continue
+            if isinstance(rec, RecordError): skips[f"bad pair: {rec.msg}"] += 1; bad.append(str(rec)); continue
             if rec.id in seen: skips["same id in two files"] += 1; continue
             seen.add(rec.id); by_method.setdefault(rec.method, []).append(rec)
     return by_method
@@ -42,8 +43,8 @@ def _read_pairs(files:Sequence, skips:Counter) -> dict[str, list[PrefPair]]:
 def combine(files:Sequence[str|Path],               # pairs files; those that do not exist are skipped
             out:str|Path, mix:dict[str, int]|None=None, scale:float|None=None, seed:int=0) -> dict:
     "Write the mix of `files` in `mix` proportions to `out`; returns (and writes) the summary."
-    skips, mix = Counter(), mix or PAPER_MIX
-    by_method = _read_pairs(files, skips)
+    skips, mix, bad = Counter(), mix or PAPER_MIX, []
+    by_method = _read_pairs(files, skips, bad)
     for m in sorted(set(by_method) - set(mix)): skips[f"not in the mix: {m}"] += len(by_method[m])
     quotas, scale = mix_quotas({m: len(v) for m, v in by_method.items()}, mix, scale)
     mixed = []
@@ -52,6 +53,7 @@ def combine(files:Sequence[str|Path],               # pairs files; those that do
         mixed += [by_method[m][i] for i in pick]
     write_jsonl([trl_row(p) for p in mixed], out)
     s = {"pairs": len(mixed), "scale": scale, "taken": quotas, "available": {m: len(v) for m, v in by_method.items()},
-         "missing_methods": sorted(set(mix) - set(quotas)), "skips": dict(skips), "seed": seed}
+         "short": {m: round(mix[m] * scale) - q for m, q in quotas.items() if q < round(mix[m] * scale)},  # a given scale asked for more
+         "missing_methods": sorted(set(mix) - set(quotas)), "skips": dict(skips), "bad_lines": bad[:50], "seed": seed}
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s
