@@ -170,3 +170,32 @@ def test_refused_requests_are_counted_not_fatal(world, tmp_path):
                               OpenAILLM("m", base_url=srv.base_url, max_retries=2, backoff=0.01), progress=False)
     assert s["records"]["pairs"] == 0 and s["records"]["sft"] > 0 and s["skips"]["answer: request failed"] > 0
     assert s["llm_stats"]["refused"] >= s["skips"]["answer: request failed"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from timepref.models import build_tiny_qwen2vl
+    out = tmp_path_factory.mktemp("tiny_model")
+    model, proc = build_tiny_qwen2vl(size="tiny", seed=0)
+    model.save_pretrained(out); proc.save_pretrained(out)
+    return out
+
+
+def implicit_cmd(world, model, out):
+    exe = Path(sys.executable).with_name("timepref")
+    return [str(exe), "data", "timewarp-implicit", "--world", str(world), "--split", "", "--model", str(model), "--batch-size", "4",
+            "--max-new-tokens", "6", "--n-frames", "4", "--out", str(out / "im.jsonl")]
+
+
+def test_implicit_sigkill_then_rerun(big_world, tiny_model, tmp_path):
+    "The self-generated pipeline, killed twice mid-run: the rerun's pairs equal an uninterrupted run's."
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    subprocess.run(implicit_cmd(big_world, tiny_model, ref), check=True, capture_output=True)
+    log = progress_path(run / "im.jsonl")
+    seen = [kill_after(implicit_cmd(big_world, tiny_model, run), log, n) for n in (6, 30)]
+    assert seen[-1] < 61, "the run finished before the last kill"
+    res = json.loads(subprocess.run(implicit_cmd(big_world, tiny_model, run), check=True, capture_output=True, text=True).stdout)
+    assert res["resumed_from"] > 0 and res["items"] == 60
+    assert (run / "im.jsonl").read_text() == (ref / "im.jsonl").read_text()
+    ids = [json.loads(l)["id"] for l in (run / "im.jsonl").read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == res["records"]["pairs"]

@@ -55,7 +55,7 @@ def keep_lines(path, n:int) -> int:
         with open(path, "r+b") as f: f.truncate(keep)
     return size - keep
 
-# %% ../nbs/30_pipeline.ipynb #094a8a53
+# %% ../nbs/30_pipeline.ipynb #0081d14f
 def read_progress(path) -> tuple[dict|None, dict[str, dict]]:
     "The settings and the per-item entries of a progress log; a partial last line is cut off the file."
     path = Path(path)
@@ -74,7 +74,8 @@ def read_progress(path) -> tuple[dict|None, dict[str, dict]]:
     return settings, done
 
 def check_settings(old:dict|None, new:dict, path):
-    "Refuse to resume `path` if it was started with settings other than `new`."
+    "Refuse to resume `path` if it was started with settings other than `new` (compared as JSON: tuples are lists)."
+    new = json.loads(json.dumps(new))
     if old is None or old == new: return
     diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     raise RecordError(f"was started with other settings ({diff[0]}: {old.get(diff[0])!r} then, {new.get(diff[0])!r} now); "
@@ -130,14 +131,15 @@ def _summary(done:dict[str, dict], outputs:dict, resumed:int, seconds:float) -> 
             "records": {n: sum(d["counts"].get(n, 0) for d in done.values()) for n in outputs},
             "skips": dict(skips.most_common()), "seconds": round(seconds, 2)}
 
-# %% ../nbs/30_pipeline.ipynb #c4327522
+# %% ../nbs/30_pipeline.ipynb #46cd6d3a
 def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in output order
               step:Callable[[Any], ItemResult],  # one item -> its records; raises `Skip(reason)` to drop it
               outputs:dict[str, str|Path],      # output name -> JSONL file
               settings:dict,                     # what the run depends on (seed, backend, prompt versions)
               log:str|Path|None=None,            # progress log; default: next to the first output
               encode:Callable=lambda r: r,       # record -> the dict written
-              workers:int=1, desc:str="items", progress:bool=True) -> dict:
+              workers:int=1, desc:str="items", progress:bool=True,
+              batch_size:int=1) -> dict:                # > 1: `step` takes a list of items, returns a list of results
     "Run `step` over the items not yet done, appending to `outputs`; returns a summary with counted skips."
     t0, outputs = time.perf_counter(), {k: Path(v) for k, v in outputs.items()}
     log = Path(log) if log else progress_path(next(iter(outputs.values())))
@@ -148,16 +150,36 @@ def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in 
         check_settings(old, settings, log)
         _restore(outputs, done, log)
         if old is None: log.write_text(json.dumps({"settings": settings}) + "\n")
-        return _run(items, step, outputs, log, encode, workers, desc, progress, done, t0)
+        keys = [k for k, _ in items]
+        if batch_size > 1: step, items = _batched(step), _chunk(items, batch_size, done)
+        return _run(items, keys, step, outputs, log, encode, workers, desc, progress, done, t0)
 
-def _run(items, step, outputs, log, encode, workers, desc, progress, done, t0) -> dict:
+def _run(items, keys, step, outputs, log, encode, workers, desc, progress, done, t0) -> dict:
     resumed, todo = len(done), [(k, it) for k, it in items if k not in done]
     with ThreadPoolExecutor(max(1, workers)) as ex:
         results = ex.map(_safe(step), [it for _, it in todo]) if workers > 1 else map(_safe(step), (it for _, it in todo))
-        for (key, _), res in tqdm(zip(todo, results), total=len(todo), desc=desc, unit="item", disable=not progress):
-            _write(key, res, outputs, log, encode)
-            done[key] = {"key": key, "counts": {k: len(v) for k, v in res.records.items() if v}, "skips": dict(res.skips)}
-    return _summary({k: done[k] for k, _ in items if k in done}, outputs, resumed, time.perf_counter() - t0)
+        for (key, _), res in tqdm(zip(todo, results), total=len(todo), desc=desc, disable=not progress):
+            for k, r in (res if isinstance(res, list) else [(key, res)]):      # a batch's items are logged one by one
+                _write(k, r, outputs, log, encode)
+                done[k] = {"key": k, "counts": {n: len(v) for n, v in r.records.items() if v}, "skips": dict(r.skips)}
+    return _summary({k: done[k] for k in keys if k in done}, outputs, resumed, time.perf_counter() - t0)
+
+class _Chunk(list):
+    "The not-yet-done `(key, item)`s of one batch."
+
+def _chunk(items:list, size:int, done:dict) -> list:
+    "Items in batches by their position in the whole list (so a resumed run batches what is left as the first run did)."
+    chunks = [_Chunk((k, it) for k, it in items[i:i + size] if k not in done) for i in range(0, len(items), size)]
+    return [(f"batch:{c[0][0]}", c) for c in chunks if c]
+
+def _batched(step:Callable) -> Callable:
+    "A step over one `_Chunk`: `step` on its items, each result paired with its key (a `Skip` skips the whole batch)."
+    def run(chunk):
+        try: res = step([it for _, it in chunk])
+        except Skip as e: res = [ItemResult(skips=Counter({str(e): 1})) for _ in chunk]
+        if len(res) != len(chunk): raise ValueError(f"a batched step returned {len(res)} results for {len(chunk)} items")
+        return [(k, r) for (k, _), r in zip(chunk, res)]
+    return run
 
 # %% ../nbs/30_pipeline.ipynb #d8ed40ce
 def prefetch_batches(items:Iterable[tuple[str, Any]], step:Callable, llm, done:set=frozenset(),
