@@ -199,3 +199,17 @@ def test_implicit_sigkill_then_rerun(big_world, tiny_model, tmp_path):
     assert (run / "im.jsonl").read_text() == (ref / "im.jsonl").read_text()
     ids = [json.loads(l)["id"] for l in (run / "im.jsonl").read_text().splitlines()]
     assert len(ids) == len(set(ids)) == res["records"]["pairs"]
+
+
+def test_cli_hound_and_implicit_feed_the_mix(world, tiny_model, tmp_path):
+    "Base-DPO and Implicit from the command line, then the Combined mix of all three methods."
+    wdir, _ = world
+    common = ["--world", wdir, "--split", "", "--model", tiny_model, "--n-frames", 4, "--max-new-tokens", 6]
+    h = json.loads(run_cli("data", "hound", *common, "--k", 3, "--out", tmp_path / "hound.jsonl").stdout)
+    assert h["items"] == 6 and h["records"]["pairs"] + sum(h["skips"].values()) == 6
+    im = json.loads(run_cli("data", "timewarp-implicit", *common, "--out", tmp_path / "implicit.jsonl").stdout)
+    run_cli("data", "timewarp-explicit", "--world", wdir, "--split", "", "--out", tmp_path / "tw.jsonl")
+    mix = json.loads(run_cli("data", "combine", "--pairs", tmp_path / "hound.jsonl", tmp_path / "tw.jsonl", tmp_path / "implicit.jsonl",
+                             "--out", tmp_path / "mix.jsonl").stdout)
+    assert set(mix["available"]) == {m for m, n in (("hound", h["records"]["pairs"]), ("timewarp-implicit", im["records"]["pairs"]),
+                                                    ("timewarp-explicit", 1)) if n}

@@ -14,14 +14,14 @@ from typing import Any, Callable, Sequence
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'ANSWER_TASK', 'MCQ', 'MCQ_TASK', 'MCQ_ANSWER', 'MCQ_ANSWER_TASK',
-           'FORMATS', 'JUDGE', 'JUDGE_TASK', 'TPO_TYPES', 'TPO_QUESTIONS', 'TPO_QUESTIONS_TASK', 'TPO_FILTER',
-           'TPO_FILTER_TASK', 'ALL_TASKS', 'Prompt', 'ParseError', 'Task', 'caption_block', 'clause', 'digest',
-           'seeded', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer', 'answer_rules', 'parse_mcq',
-           'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM', 'option_block', 'parse_option', 'mcq_answer_rules',
-           'grounding', 'parse_judgment', 'judge_rules', 'parse_questions', 'tpo_questions_rules', 'parse_decision',
-           'tpo_filter_rules', 'LLMError', 'OpenAILLM', 'FakeChatServer', 'rules_chat', 'HFLLM', 'build_tiny_text_lm',
-           'make_llm']
+__all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'NO_ANSWER', 'ANSWER_TASK', 'MCQ', 'MCQ_TASK', 'MCQ_ANSWER',
+           'MCQ_ANSWER_TASK', 'FORMATS', 'JUDGE', 'JUDGE_TASK', 'TPO_TYPES', 'TPO_QUESTIONS', 'TPO_QUESTIONS_TASK',
+           'TPO_FILTER', 'TPO_FILTER_TASK', 'ALL_TASKS', 'Prompt', 'ParseError', 'Task', 'caption_block', 'clause',
+           'digest', 'seeded', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer', 'answer_rules',
+           'parse_mcq', 'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM', 'option_block', 'parse_option',
+           'mcq_answer_rules', 'overlap', 'grounding', 'parse_judgment', 'judge_rules', 'parse_questions',
+           'tpo_questions_rules', 'parse_decision', 'tpo_filter_rules', 'LLMError', 'OpenAILLM', 'FakeChatServer',
+           'rules_chat', 'HFLLM', 'build_tiny_text_lm', 'make_llm']
 
 # %% ../nbs/21_llm.ipynb #e1e530b5
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def qa_rules(captions:Sequence[str]) -> str:
 
 TEMPORAL_QA_TASK = Task(TEMPORAL_QA, parse_qa, qa_rules)
 
-# %% ../nbs/21_llm.ipynb #d0092f36
+# %% ../nbs/21_llm.ipynb #d49608c5
 ANSWER = Prompt("answer_from_captions", "1",
     "You answer questions about a video using only its scene descriptions, taken to be in order.",
     "Scenes of the video, in order:\n{captions}\n\nQuestion: {question}\nReply in one sentence, exactly as:\nAnswer: ...")
@@ -119,6 +119,8 @@ def _find(caps:Sequence[str], text:str) -> int|None:
     hits = [i for i, c in enumerate(caps) if clause(c).lower() in text.lower()]
     return max(hits, key=lambda i: len(caps[i])) if hits else None
 
+NO_ANSWER = "The scenes do not say."
+
 def answer_rules(captions:Sequence[str], question:str) -> str:
     "`Answer: …` to a beginning / end / after / before question, read off `captions` as ordered."
     caps, q = list(captions), question.lower()
@@ -127,7 +129,7 @@ def answer_rules(captions:Sequence[str], question:str) -> str:
     i = _find(caps, question)
     if i is not None and "after" in q: return f"Answer: {caps[i + 1] if i + 1 < len(caps) else 'Nothing happens after that; it is the last scene.'}"
     if i is not None and "before" in q: return f"Answer: {caps[i - 1] if i > 0 else 'Nothing happens before that; it is the first scene.'}"
-    return "Answer: The scenes do not say."
+    return f"Answer: {NO_ANSWER}"
 
 ANSWER_TASK = Task(ANSWER, parse_answer, answer_rules)
 
@@ -253,18 +255,33 @@ def mcq_answer_rules(captions:Sequence[str], question:str, options:Sequence[str]
 MCQ_ANSWER_TASK = Task(MCQ_ANSWER, parse_option, mcq_answer_rules)
 FORMATS = {"captions": caption_block, "options": option_block}  # how list inputs are written into prompts
 
-# %% ../nbs/21_llm.ipynb #2cf6173d
+# %% ../nbs/21_llm.ipynb #480c92b3
 def _sentences(text:str) -> list[str]: return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if len(s.split()) > 1]
 
-def grounding(captions:Sequence[str], text:str) -> float:
-    "How well `text` retells `captions`: share of sentences that state a scene × share of scene steps in order (0..1)."
-    sents = _sentences(text)
-    if not sents: return 0.0
-    found = [i for i in (_find(captions, s) for s in sents) if i is not None]
-    steps = list(zip(found, found[1:]))
-    return len(found) / len(sents) * (sum(b > a for a, b in steps) / len(steps) if steps else 1.0)
+_STOP = {"a", "an", "the", "on", "to", "of", "in", "and", "then", "first", "finally", "background", "video", "it", "is"}
 
-# %% ../nbs/21_llm.ipynb #4c38cfb7
+def _words(text:str) -> set[str]: return {w for w in re.findall(r"[a-z]+", text.lower()) if w not in _STOP}
+
+def overlap(a:str, b:str) -> float:
+    "Word-level F1 of the content words of `a` and `b` (0..1): partial credit for a partly right statement."
+    wa, wb = _words(a), _words(b)
+    common = len(wa & wb)
+    return 2 * common / (len(wa) + len(wb)) if common else 0.0
+
+def _match(captions:Sequence[str], sentence:str, at_least:float=0.5) -> tuple[int, float]|None:
+    "The caption `sentence` states best, and how well, if at least `at_least`."
+    f, i = max((overlap(c, sentence), i) for i, c in enumerate(captions))
+    return (i, f) if f >= at_least else None
+
+def grounding(captions:Sequence[str], text:str) -> float:
+    "How well `text` retells `captions` (0..1): mean over sentences of how well each states a scene × share of steps in order."
+    sents = _sentences(text)
+    if not sents or not captions: return 0.0
+    found = [m for m in (_match(captions, s) for s in sents) if m]
+    steps = list(zip([i for i, _ in found], [i for i, _ in found][1:]))
+    return sum(f for _, f in found) / len(sents) * (sum(b > a for a, b in steps) / len(steps) if steps else 1.0)
+
+# %% ../nbs/21_llm.ipynb #2886d1f2
 JUDGE = Prompt("caption_proxy_judge", "1",
     "You grade answers about a video. You cannot see the video; a detailed description of it stands in for it.",
     "Description of the video, scene by scene:\n{captions}\n\nQuestion: {question}\nAnswer: {answer}\n\n"
@@ -278,8 +295,9 @@ def parse_judgment(text:str) -> tuple[bool, int]:
     return c.group(1).lower() == "yes", int(s.group(1))
 
 def judge_rules(captions:Sequence[str], question:str, answer:str) -> str:
-    "A judgment from `grounding`: score = 5 × grounding, rounded; correct if the score is at least 3."
-    score = round(5 * grounding(captions, answer))
+    "A judgment: 5 × how well the answer states the one right scene (first, last, after, before questions), or 5 × `grounding` (open questions)."
+    right = parse_answer(answer_rules(captions, question))
+    score = round(5 * (overlap(right, answer) if right != NO_ANSWER else grounding(captions, answer)))
     return f"Correct: {'yes' if score >= 3 else 'no'}\nScore: {score}"
 
 JUDGE_TASK = Task(JUDGE, parse_judgment, judge_rules)
