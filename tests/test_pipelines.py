@@ -213,3 +213,14 @@ def test_cli_hound_and_implicit_feed_the_mix(world, tiny_model, tmp_path):
                              "--out", tmp_path / "mix.jsonl").stdout)
     assert set(mix["available"]) == {m for m, n in (("hound", h["records"]["pairs"]), ("timewarp-implicit", im["records"]["pairs"]),
                                                     ("timewarp-explicit", 1)) if n}
+
+
+def test_cli_tpo(world, tiny_model, tmp_path):
+    wdir, _ = world
+    common = ["--world", wdir, "--split", "", "--model", tiny_model, "--n-frames", 4, "--max-new-tokens", 6, "--tpo-frames", 16]
+    s = json.loads(run_cli("data", "tpo", *common, "--no-filter", "--out", tmp_path / "tpo.jsonl").stdout)
+    assert s["items"] == 6 and s["records"]["pairs"] + sum(s["skips"].values()) == 6
+    rows = [json.loads(l) for l in (tmp_path / "tpo.jsonl").read_text().splitlines()]
+    assert all(len(r["frames"]) in (4, 16) and r["perturbation"] in ("irrelevant", "incomplete") for r in rows)
+    f = json.loads(run_cli("data", "tpo", *common, "--out", tmp_path / "tpo_f.jsonl").stdout)
+    assert f["records"]["pairs"] + f["filter_removed"] <= s["records"]["pairs"]
