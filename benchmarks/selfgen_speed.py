@@ -1,4 +1,4 @@
-"""Measure the self-generated preference-data pipelines (TimeWarp-Implicit, Base-DPO) on the built-in world: pairs,
+"""Measure the self-generated preference-data pipelines (TimeWarp-Implicit, TPO, Base-DPO) on the built-in world: pairs,
 skip reasons and generation time per 100 videos on this machine.
 
     python benchmarks/selfgen_speed.py [--model MODEL_DIR] [--n-videos 100] [--base-steps 500]
@@ -10,6 +10,7 @@ from pathlib import Path
 from timepref.base import BaseConfig, train_base_model
 from timepref.methods.hound import HoundConfig, hound
 from timepref.methods.implicit import timewarp_implicit
+from timepref.methods.tpo import tpo
 from timepref.pipeline import video_items
 from timepref.respond import GenConfig, VideoResponder
 from timepref.world import WorldConfig, make_world
@@ -37,6 +38,11 @@ def main():
     im = timewarp_implicit(items, d / "implicit.jsonl", VideoResponder.load(model, n_frames=a.n_frames, gen=gen), progress=False)
     out["timewarp_implicit"] = {"pairs": im["records"]["pairs"], "skips": im["skips"], "generations": im["generations"],
                                 "seconds_per_100_videos": per100(time.perf_counter() - t)}
+    t = time.perf_counter()
+    tp = tpo(items, d / "tpo.jsonl", VideoResponder.load(model, gen=gen), progress=False)
+    out["tpo"] = {"pairs": tp["records"]["pairs"], "pairs_by_kind": tp["pairs_by_kind"], "filter_removed": tp["filter_removed"],
+                  "filter_removed_share": tp["filter_removed_share"], "skips": tp["skips"], "generations": tp["generations"],
+                  "seconds_per_100_videos": per100(time.perf_counter() - t)}
     cfg = HoundConfig()
     t = time.perf_counter()
     sampler = VideoResponder.load(model, n_frames=a.n_frames, gen=GenConfig(max_new_tokens=a.max_new_tokens, batch_size=16, do_sample=True, n=cfg.k))
