@@ -111,7 +111,7 @@ def _add_demo(sub):
     _add_base_args(p)
     p.set_defaults(func=lambda a: demo(a.out, a.n_videos, a.seed, a.workers, _base_config(a)))
 
-# %% ../nbs/90_cli.ipynb #bbe329b0
+# %% ../nbs/90_cli.ipynb #56d7312a
 def _add_video_inputs(p):
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--world", help="a world folder (timepref world)")
@@ -123,6 +123,9 @@ def _add_video_inputs(p):
 def _add_llm(p):
     p.add_argument("--llm", default="rules", help="rules | openai:MODEL | hf:PATH[::FILE.gguf]")
     p.add_argument("--cache", default=None, help="SQLite reply cache for model backends (default: next to --out)")
+    p.set_defaults(batch=False)
+
+def _add_llm_parallel(p):
     p.add_argument("--workers", type=int, default=1, help="items in flight at once (for server backends)")
     p.add_argument("--batch", action="store_true", help="fetch the replies through the backend's Batch API first (openai:)")
 
@@ -133,7 +136,7 @@ def _llm(a):
 
 def _items(a) -> list: return video_items(a.world, a.annotations, a.videos, a.split or None, a.limit)
 
-# %% ../nbs/90_cli.ipynb #10a0782b
+# %% ../nbs/90_cli.ipynb #20f8ee24
 def cmd_timewarp_explicit(a) -> dict:
     "TimeWarp-Explicit pairs, SFT rows, TimeWar and re-cut videos from a world or annotations."
     cfg = TimeWarpConfig(seed=a.seed, perturbations=a.perturbations, timewar=not a.no_timewar)
@@ -155,14 +158,12 @@ def cmd_timewarp_implicit(a) -> dict:
 
 def cmd_hound(a) -> dict:
     "Base-DPO pairs: k sampled answers per question, judged against the captions; best vs worst."
-    if a.batch: raise ValueError("--batch is not available for hound: its judge requests depend on the model's answers of the same run")
     cfg = HoundConfig(seed=a.seed, k=a.k, per_video=a.per_video, temperature=a.temperature)
     return hound(_items(a), a.out, _responder(a, do_sample=True, n=a.k, temperature=a.temperature), _llm(a), cfg,
                  batch_size=a.batch_size, progress=sys.stderr.isatty())
 
 def cmd_tpo(a) -> dict:
     "TPO pairs: the model on the relevant frames vs on irrelevant or incomplete ones, then the LLM post-filter."
-    if a.batch: raise ValueError("--batch is not available for tpo: its filter requests depend on the model's answers of the same run")
     cfg = TPOConfig(seed=a.seed, n_frames=a.tpo_frames, incomplete_share=a.incomplete_share, post_filter=not a.no_filter)
     return tpo(_items(a), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
 
@@ -174,7 +175,7 @@ def _mix(specs:list[str]) -> dict[str, int]:
 def _add_data(sub):
     d = sub.add_parser("data", help="make preference data").add_subparsers(dest="method", required=True)
     p = d.add_parser("timewarp-explicit", help="TimeWarp-Explicit pairs + TimeWar benchmark")
-    _add_video_inputs(p); _add_llm(p)
+    _add_video_inputs(p); _add_llm(p); _add_llm_parallel(p)
     p.add_argument("--out", required=True, help="pairs JSONL; the other outputs go next to it")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--perturbations", default="both", help="both | either (the paper: one per video) | shuffle | reverse")
@@ -198,7 +199,7 @@ def _add_data(sub):
     _add_video_inputs(p); _add_model(p); _add_llm(p)
     p.add_argument("--out", required=True, help="pairs JSONL")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tpo-frames", type=int, default=32, help="frames sampled per video (the paper: 32)")
+    p.add_argument("--tpo-frames", type=int, default=32, help="frames sampled per video, split into S_a / S_b (the paper: 32; --n-frames is not used)")
     p.add_argument("--incomplete-share", type=float, default=0.5, help="the mix: share of incomplete pairs (the paper's best: 0.5)")
     p.add_argument("--no-filter", action="store_true", help="skip the LLM post-filter")
     p.set_defaults(func=cmd_tpo)

@@ -255,7 +255,7 @@ def mcq_answer_rules(captions:Sequence[str], question:str, options:Sequence[str]
 MCQ_ANSWER_TASK = Task(MCQ_ANSWER, parse_option, mcq_answer_rules)
 FORMATS = {"captions": caption_block, "options": option_block}  # how list inputs are written into prompts
 
-# %% ../nbs/21_llm.ipynb #480c92b3
+# %% ../nbs/21_llm.ipynb #1e2ff906
 def _sentences(text:str) -> list[str]: return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if len(s.split()) > 1]
 
 _STOP = {"a", "an", "the", "on", "to", "of", "in", "and", "then", "first", "finally", "background", "video", "it", "is"}
@@ -279,7 +279,7 @@ def grounding(captions:Sequence[str], text:str) -> float:
     if not sents or not captions: return 0.0
     found = [m for m in (_match(captions, s) for s in sents) if m]
     steps = list(zip([i for i, _ in found], [i for i, _ in found][1:]))
-    return sum(f for _, f in found) / len(sents) * (sum(b > a for a, b in steps) / len(steps) if steps else 1.0)
+    return sum(f for _, f in found) / len(sents) * (sum(b >= a for a, b in steps) / len(steps) if steps else 1.0)   # saying a scene twice is not disorder
 
 # %% ../nbs/21_llm.ipynb #2886d1f2
 JUDGE = Prompt("caption_proxy_judge", "1",

@@ -131,7 +131,7 @@ def _summary(done:dict[str, dict], outputs:dict, resumed:int, seconds:float) -> 
             "records": {n: sum(d["counts"].get(n, 0) for d in done.values()) for n in outputs},
             "skips": dict(skips.most_common()), "seconds": round(seconds, 2)}
 
-# %% ../nbs/30_pipeline.ipynb #46cd6d3a
+# %% ../nbs/30_pipeline.ipynb #ad4a3e51
 def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in output order
               step:Callable[[Any], ItemResult],  # one item -> its records; raises `Skip(reason)` to drop it
               outputs:dict[str, str|Path],      # output name -> JSONL file
@@ -165,20 +165,24 @@ def _run(items, keys, step, outputs, log, encode, workers, desc, progress, done,
     return _summary({k: done[k] for k in keys if k in done}, outputs, resumed, time.perf_counter() - t0)
 
 class _Chunk(list):
-    "The not-yet-done `(key, item)`s of one batch."
+    "All `(key, item)`s of one batch, and the keys still to write (`todo`)."
+    todo: set
 
 def _chunk(items:list, size:int, done:dict) -> list:
-    "Items in batches by their position in the whole list (so a resumed run batches what is left as the first run did)."
-    chunks = [_Chunk((k, it) for k, it in items[i:i + size] if k not in done) for i in range(0, len(items), size)]
-    return [(f"batch:{c[0][0]}", c) for c in chunks if c]
+    "Items in batches by their position in the whole list; a batch with anything left to do is run whole, as the first run ran it."
+    out = []
+    for i in range(0, len(items), size):
+        c = _Chunk(items[i:i + size]); c.todo = {k for k, _ in c if k not in done}
+        if c.todo: out.append((f"batch:{c[0][0]}", c))
+    return out
 
 def _batched(step:Callable) -> Callable:
-    "A step over one `_Chunk`: `step` on its items, each result paired with its key (a `Skip` skips the whole batch)."
+    "A step over one `_Chunk`: `step` on all its items (so seeded sampling sees the same batch), results kept for the keys to do."
     def run(chunk):
         try: res = step([it for _, it in chunk])
         except Skip as e: res = [ItemResult(skips=Counter({str(e): 1})) for _ in chunk]
         if len(res) != len(chunk): raise ValueError(f"a batched step returned {len(res)} results for {len(chunk)} items")
-        return [(k, r) for (k, _), r in zip(chunk, res)]
+        return [(k, r) for (k, _), r in zip(chunk, res) if k in chunk.todo]
     return run
 
 # %% ../nbs/30_pipeline.ipynb #d8ed40ce
@@ -245,7 +249,7 @@ def _folder_items(folder:Path, videos:Path) -> list[tuple[str, Any]]:
         items.append((f.stem, _duplicate(rec, seen, f)))
     return items
 
-# %% ../nbs/30_pipeline.ipynb #83ac22bf
+# %% ../nbs/30_pipeline.ipynb #4fd30846
 def video_items(world=None,          # a world folder (its videos.jsonl)
                 annotations=None,    # a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files
                 videos=None,         # the videos of an annotation folder (default: its sibling `videos/`)
@@ -262,6 +266,7 @@ def video_items(world=None,          # a world folder (its videos.jsonl)
 def need_record(item, what:str="annotation"):
     "The item's record, or `Skip` with the reason it could not be read."
     if isinstance(item, RecordError): raise Skip(f"bad {what}: {f'field {item.field!r}: ' if item.field else ''}{item.msg}")
+    if isinstance(item, VideoRecord) and not item.scenes: raise Skip(f"bad {what}: no scenes")
     return item
 
 # %% ../nbs/30_pipeline.ipynb #a2484564

@@ -17,10 +17,10 @@ from ..records import PrefPair
 from ..respond import Request, VideoResponder
 
 # %% auto #0
-__all__ = ['REJECTIONS', 'ImplicitConfig', 'implicit_requests', 'implicit_step', 'timewarp_implicit', 'object_recall',
-           'plot_implicit']
+__all__ = ['REJECTIONS', 'ImplicitConfig', 'implicit_requests', 'clean_frames', 'implicit_step', 'timewarp_implicit',
+           'object_recall', 'plot_implicit']
 
-# %% ../../nbs/32_timewarp_implicit.ipynb #72e5d6da
+# %% ../../nbs/32_timewarp_implicit.ipynb #92119605
 REJECTIONS = ("hallucination", "downscale", "colour")
 
 @dataclass
@@ -34,15 +34,15 @@ class ImplicitConfig:
         if not 0 <= self.hallucination_share <= 1: raise ValueError(f"hallucination_share must be in [0, 1], got {self.hallucination_share}")
         if not self.prompts: raise ValueError("give at least one description prompt")
 
-def implicit_requests(video:str, key:str, cfg:ImplicitConfig) -> tuple[Request, Request, str]:
-    "The chosen and rejected requests for one video, and which rejection it drew."
-    rng = seeded("implicit", cfg.seed, key)
+def implicit_requests(video:str, key:str, cfg:ImplicitConfig, frames:list|None=None) -> tuple[Request, Request, str]:
+    "The chosen and rejected requests for one video (on `frames`), and which rejection it drew."
+    rng, f, k = seeded("implicit", cfg.seed, key), list(frames or []), f"{key}@{cfg.seed}"
     prompt = rng.choice(list(cfg.prompts))
-    if rng.random() < cfg.hallucination_share: return Request(video, prompt, key=key), Request(video, hallucination_prompt(rng), key=key), "hallucination"
+    if rng.random() < cfg.hallucination_share: return Request(video, prompt, f, key=k), Request(video, hallucination_prompt(rng), f, key=k), "hallucination"
     kind = rng.choice(["downscale", "colour"])
-    return Request(video, prompt, key=key), Request(video, prompt, corrupt=kind, key=key), kind
+    return Request(video, prompt, f, key=k), Request(video, prompt, f, corrupt=kind, key=k), kind
 
-# %% ../../nbs/32_timewarp_implicit.ipynb #69e25236
+# %% ../../nbs/32_timewarp_implicit.ipynb #840a2dd6
 def _pair(rec, chosen:str, rejected:str, creq:Request, rreq:Request, kind:str, responder:VideoResponder, cfg:ImplicitConfig) -> ItemResult:
     "The pair of one video, or the counted reason there is none."
     res = ItemResult()
@@ -50,22 +50,24 @@ def _pair(rec, chosen:str, rejected:str, creq:Request, rreq:Request, kind:str, r
     if chosen == rejected: return res.skip(f"rejected equals chosen ({kind})")
     meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "seed": cfg.seed,
             "rejected_prompt": rreq.prompt, "n_frames": responder.col.frames.n_frames}
-    return res.add("pairs", PrefPair(f"{rec.id}.implicit", rec.path, creq.prompt, chosen, rejected, "timewarp-implicit", perturbation=kind, meta=meta))
+    return res.add("pairs", PrefPair(f"{rec.id}.implicit", rec.path, creq.prompt, chosen, rejected, "timewarp-implicit", list(creq.frames), kind, meta=meta))
 
-def _readable(rec, responder:VideoResponder):
-    "`rec`, once its frames decode (then cached for the responder); else `Skip`."
-    from timepref.video import VideoReadError
-    try: responder.col.frames(rec.path); return rec
-    except VideoReadError as e: raise Skip(f"unreadable video: {e.reason}")
+def clean_frames(rec, responder:VideoResponder) -> list[int]:
+    "The indices of the frames the model sees (spread evenly), once they decode (then cached for the responder); else `Skip`."
+    from timepref.video import VideoReadError, sample_indices, video_meta
+    try:
+        idx = sample_indices(video_meta(rec.path).n_frames, responder.col.frames.n_frames)
+        responder.col.frames(rec.path, idx); return idx
+    except (VideoReadError, ValueError) as e: raise Skip(f"unreadable video: {getattr(e, 'reason', e)}")
 
 def implicit_step(responder:VideoResponder, cfg:ImplicitConfig):
     "The TimeWarp-Implicit step for a batch of video items: one result per item."
     def step(items:list) -> list[ItemResult]:
         out, todo = [None] * len(items), []
         for i, it in enumerate(items):
-            try: rec = _readable(need_record(it), responder)
+            try: rec = need_record(it); frames = clean_frames(rec, responder)
             except Skip as e: out[i] = ItemResult().skip(str(e)); continue
-            todo.append((i, rec, *implicit_requests(rec.path, rec.id, cfg)))
+            todo.append((i, rec, *implicit_requests(rec.path, rec.id, cfg, frames)))
         answers = responder([q for _, _, c, r, _ in todo for q in (c, r)])
         for k, (i, rec, c, r, kind) in enumerate(todo):
             out[i] = _pair(rec, answers[2 * k][0], answers[2 * k + 1][0], c, r, kind, responder, cfg)

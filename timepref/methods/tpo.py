@@ -37,33 +37,37 @@ class TPOConfig:
         if not 0 < self.relevant < self.n_frames or not 0 < self.removed < self.n_frames:
             raise ValueError(f"need 0 < relevant, removed < n_frames={self.n_frames}")
 
-# %% ../../nbs/34_tpo.ipynb #5db7dd0d
+# %% ../../nbs/34_tpo.ipynb #1d3b760c
 def frame_sets(n_video_frames:int, key:str, cfg:TPOConfig) -> tuple[str, list[int], list[int]]:
-    "`(kind, S_a, S_b)` as frame indices of the video: an irrelevant or an incomplete split of its sampled frames."
-    rng = seeded("tpo", cfg.seed, key)
-    idx = sample_indices(n_video_frames, cfg.n_frames)
+    "`(kind, S_a, S_b)` as frame indices of the video: an irrelevant or an incomplete split of its sampled frames (all its frames if fewer)."
+    rng, n = seeded("tpo", cfg.seed, key), min(cfg.n_frames, n_video_frames)
+    if n <= cfg.relevant: raise PerturbationError(f"{n_video_frames} frames: too few to split")
+    idx = sample_indices(n_video_frames, n)
     if rng.random() < cfg.incomplete_share:
-        pos = incomplete_frames(list(range(cfg.n_frames)), cfg.removed, rng)
+        pos = incomplete_frames(list(range(n)), round(cfg.removed * n / cfg.n_frames), rng)   # the same share removed
         return "incomplete", idx, [idx[p] for p in pos]
-    win = relevant_window(cfg.n_frames, cfg.relevant, rng)
-    return "irrelevant", [idx[p] for p in win], [idx[p] for p in irrelevant_frames(cfg.n_frames, win)]
+    win = relevant_window(n, cfg.relevant, rng)
+    return "irrelevant", [idx[p] for p in win], [idx[p] for p in irrelevant_frames(n, win)]
 
-# %% ../../nbs/34_tpo.ipynb #3b3f6b6b
+# %% ../../nbs/34_tpo.ipynb #70a66553
 def frame_captions(rec:VideoRecord, frames:list[int], fps:float) -> list[str]:
     "The caption of the scene each frame lies in, consecutive repeats merged."
     out = []
     for f in frames:
         t = (f + 0.5) / fps
-        cap = next((s.caption for s in rec.scenes if s.start <= t < s.end), rec.scenes[-1].caption)
+        cap = next((s.caption for s in rec.scenes if s.start <= t < s.end), None) or rec.scenes[-1].caption
         if not out or out[-1] != cap: out.append(cap)
     return out
 
-# %% ../../nbs/34_tpo.ipynb #9b87fca7
-def _plan(rec:VideoRecord, llm:LLM, cfg:TPOConfig):
+# %% ../../nbs/34_tpo.ipynb #6f7784c2
+def _plan(rec:VideoRecord, responder:VideoResponder, llm:LLM, cfg:TPOConfig):
     "Frame sets, S_a's captions and one question for a video; `None` (counted) if there is none."
     try: m = video_meta(rec.path)
     except VideoReadError as e: raise Skip(f"unreadable video: {e.reason}")
-    kind, sa, sb = frame_sets(m.n_frames, rec.id, cfg)
+    try: kind, sa, sb = frame_sets(m.n_frames, rec.id, cfg)
+    except PerturbationError as e: raise Skip(f"video too short: {e}")
+    try: responder.col.frames(rec.path, sa); responder.col.frames(rec.path, sb)   # decoded now (and cached): a bad frame skips this video only
+    except VideoReadError as e: raise Skip(f"unreadable video: {e.reason}")
     caps = frame_captions(rec, sa, m.fps)
     try: qs = [(t, q) for t, q in llm.run(TPO_QUESTIONS_TASK, captions=caps) if t in cfg.question_types]
     except (ParseError, LLMError) as e: raise Skip(f"questions: {e.reason}")
@@ -84,13 +88,13 @@ def _filtered(rec, kind, sa, sb, caps, qtype, q, chosen, rejected, responder, ll
             "question_type": qtype, "rejected_frames": sb, "frame_captions": caps, "filter": decision}
     return res.add("pairs", PrefPair(f"{rec.id}.tpo", rec.path, q, chosen, rejected, "tpo", frames=sa, perturbation=kind, difficulty=float(len(sb)), meta=meta))
 
-# %% ../../nbs/34_tpo.ipynb #c305bbaa
+# %% ../../nbs/34_tpo.ipynb #54367d9c
 def tpo_step(responder:VideoResponder, llm:LLM, cfg:TPOConfig):
     "The TPO step for a batch of video items: answers on S_a and S_b in batches, then the post-filter."
     def step(items:list) -> list[ItemResult]:
         out, todo = [ItemResult() for _ in items], []
         for i, it in enumerate(items):
-            try: todo.append((i, rec := need_record(it), *_plan(rec, llm, cfg)))
+            try: todo.append((i, rec := need_record(it), *_plan(rec, responder, llm, cfg)))
             except Skip as e: out[i].skip(str(e))
         reqs = [Request(rec.path, q, frames, key=rec.id) for _, rec, kind, sa, sb, caps, qt, q in todo for frames in (sa, sb)]
         answers = responder(reqs)
