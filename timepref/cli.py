@@ -136,7 +136,7 @@ def _llm(a):
 
 def _items(a) -> list: return video_items(a.world, a.annotations, a.videos, a.split or None, a.limit)
 
-# %% ../nbs/90_cli.ipynb #20f8ee24
+# %% ../nbs/90_cli.ipynb #a47040ea
 def cmd_timewarp_explicit(a) -> dict:
     "TimeWarp-Explicit pairs, SFT rows, TimeWar and re-cut videos from a world or annotations."
     cfg = TimeWarpConfig(seed=a.seed, perturbations=a.perturbations, timewar=not a.no_timewar)
@@ -172,33 +172,30 @@ def _mix(specs:list[str]) -> dict[str, int]:
     try: return {m: int(n) for m, n in (s.split("=") for s in specs)}
     except ValueError: raise ValueError(f"--mix takes method=N items, got {specs}") from None
 
+def _method(d, name:str, help:str, *adds, out:str="pairs JSONL"):
+    "A `timepref data NAME` parser: video inputs, the `adds` argument groups, `--out` and `--seed`."
+    p = d.add_parser(name, help=help)
+    for add in (_add_video_inputs, *adds): add(p)
+    p.add_argument("--out", required=True, help=out)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
 def _add_data(sub):
     d = sub.add_parser("data", help="make preference data").add_subparsers(dest="method", required=True)
-    p = d.add_parser("timewarp-explicit", help="TimeWarp-Explicit pairs + TimeWar benchmark")
-    _add_video_inputs(p); _add_llm(p); _add_llm_parallel(p)
-    p.add_argument("--out", required=True, help="pairs JSONL; the other outputs go next to it")
-    p.add_argument("--seed", type=int, default=0)
+    p = _method(d, "timewarp-explicit", "TimeWarp-Explicit pairs + TimeWar benchmark", _add_llm, _add_llm_parallel,
+                out="pairs JSONL; the other outputs go next to it")
     p.add_argument("--perturbations", default="both", help="both | either (the paper: one per video) | shuffle | reverse")
     p.add_argument("--no-timewar", action="store_true", help="do not write the TimeWar benchmark")
     p.set_defaults(func=cmd_timewarp_explicit)
-    p = d.add_parser("timewarp-implicit", help="TimeWarp-Implicit self-generated pairs (STIC-style)")
-    _add_video_inputs(p); _add_model(p)
-    p.add_argument("--out", required=True, help="pairs JSONL")
-    p.add_argument("--seed", type=int, default=0)
+    p = _method(d, "timewarp-implicit", "TimeWarp-Implicit self-generated pairs (STIC-style)", _add_model)
     p.add_argument("--hallucination-share", type=float, default=0.5, help="share of videos rejected by a hallucination prompt (else corrupted frames)")
     p.set_defaults(func=cmd_timewarp_implicit)
-    p = d.add_parser("hound", help="Base-DPO (LLaVA-Hound style): sampled answers scored by a caption-proxy judge")
-    _add_video_inputs(p); _add_model(p); _add_llm(p)
-    p.add_argument("--out", required=True, help="pairs JSONL")
-    p.add_argument("--seed", type=int, default=0)
+    p = _method(d, "hound", "Base-DPO (LLaVA-Hound style): sampled answers scored by a caption-proxy judge", _add_model, _add_llm)
     p.add_argument("--k", type=int, default=4, help="sampled answers per question")
     p.add_argument("--per-video", type=int, default=1, help="questions per video")
     p.add_argument("--temperature", type=float, default=1.0)
     p.set_defaults(func=cmd_hound)
-    p = d.add_parser("tpo", help="TPO pairs: relevant vs irrelevant / incomplete frames, LLM post-filter")
-    _add_video_inputs(p); _add_model(p); _add_llm(p)
-    p.add_argument("--out", required=True, help="pairs JSONL")
-    p.add_argument("--seed", type=int, default=0)
+    p = _method(d, "tpo", "TPO pairs: relevant vs irrelevant / incomplete frames, LLM post-filter", _add_model, _add_llm)
     p.add_argument("--tpo-frames", type=int, default=32, help="frames sampled per video, split into S_a / S_b (the paper: 32; --n-frames is not used)")
     p.add_argument("--incomplete-share", type=float, default=0.5, help="the mix: share of incomplete pairs (the paper's best: 0.5)")
     p.add_argument("--no-filter", action="store_true", help="skip the LLM post-filter")
