@@ -16,7 +16,8 @@ from .records import Scene
 # %% auto #0
 __all__ = ['HALLUCINATION_PROMPTS', 'PerturbationError', 'apply_order', 'shuffled', 'reversed_order', 'retime', 'n_units',
            'temple_groups', 'temple_drop', 'temple_shuffle', 'temple_reverse', 'relevant_window', 'irrelevant_frames',
-           'incomplete_frames', 'downscale', 'colour_jitter', 'corrupt_frames', 'hallucination_prompt', 'plot_strips']
+           'incomplete_frames', 'downscale', 'colour_jitter', 'apply_corruption', 'corrupt_frames',
+           'hallucination_prompt', 'plot_strips']
 
 # %% ../nbs/20_perturb.ipynb #4b844cea
 class PerturbationError(ValueError):
@@ -100,7 +101,7 @@ def incomplete_frames(relevant:Sequence[int], n_remove:int, rng:random.Random) -
     keep = set(rng.sample(range(len(relevant)), len(relevant) - n_remove))
     return [f for i, f in enumerate(relevant) if i in keep]
 
-# %% ../nbs/20_perturb.ipynb #df635904
+# %% ../nbs/20_perturb.ipynb #9538fb31
 def downscale(frames:np.ndarray, # (T, H, W, 3) uint8
               size:int=20) -> np.ndarray:
     "Frames shrunk so the short side is `size` pixels, then resized back: the detail is gone, the shape is not."
@@ -114,9 +115,17 @@ def colour_jitter(frames:np.ndarray, rng:random.Random, brightness:float=0.5, hu
     x = TF.adjust_hue(TF.adjust_brightness(x, rng.uniform(1 - brightness, 1 + brightness)), rng.uniform(-hue, hue))
     return x.permute(0, 2, 3, 1).numpy()
 
+def apply_corruption(frames:np.ndarray, kind:str, rng:random.Random) -> np.ndarray:
+    "`frames` after the named corruption: `downscale`, `colour` (drawn with `rng`), or `''` (unchanged)."
+    if kind == "downscale": return downscale(frames)
+    if kind == "colour": return colour_jitter(frames, rng)
+    if kind: raise ValueError(f"unknown corruption {kind!r}: use downscale, colour or ''")
+    return frames
+
 def corrupt_frames(frames:np.ndarray, rng:random.Random) -> tuple[np.ndarray, str]:
     "Downscaled or colour-jittered frames, 50/50; returns the frames and which corruption (`downscale`/`colour`)."
-    return (downscale(frames), "downscale") if rng.random() < .5 else (colour_jitter(frames, rng), "colour")
+    kind = "downscale" if rng.random() < .5 else "colour"
+    return apply_corruption(frames, kind, rng), kind
 
 # %% ../nbs/20_perturb.ipynb #48cf043f
 HALLUCINATION_PROMPTS = (

@@ -185,10 +185,12 @@ def _batched(step:Callable) -> Callable:
         return [(k, r) for (k, _), r in zip(chunk, res) if k in chunk.todo]
     return run
 
-# %% ../nbs/30_pipeline.ipynb #d8ed40ce
-def prefetch_batches(items:Iterable[tuple[str, Any]], step:Callable, llm, done:set=frozenset(),
+# %% ../nbs/30_pipeline.ipynb #c412cb17
+def prefetch_batches(items:Iterable[tuple[str, Any]], step:Callable, llm, log:str|Path|None=None, settings:dict|None=None,
                      max_rounds:int=8, poll:float=30) -> list[int]:
-    "Fill `llm`'s reply cache through its Batch API for the items not `done`; returns the requests sent per round."
+    "Fill `llm`'s reply cache through its Batch API for the items its run's progress `log` has not done; returns the requests sent per round."
+    old, done = read_progress(log) if log else (None, {})
+    if settings is not None: check_settings(old, settings, log)     # a resume that will be refused must not cost a batch
     before, sizes = dict(llm.stats), []
     for _ in range(max_rounds):
         llm.deferred = {}
