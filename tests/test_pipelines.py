@@ -224,3 +224,37 @@ def test_cli_tpo(world, tiny_model, tmp_path):
     assert all(len(r["frames"]) in (4, 16) and r["perturbation"] in ("irrelevant", "incomplete") for r in rows)
     f = json.loads(run_cli("data", "tpo", *common, "--out", tmp_path / "tpo_f.jsonl").stdout)
     assert f["records"]["pairs"] + f["filter_removed"] <= s["records"]["pairs"]
+
+
+def temple_cmd(videos, model, out):
+    exe = Path(sys.executable).with_name("timepref")
+    return [str(exe), "data", "temple", "--videos", str(videos), "--model", str(model), "--batch-size", "4",
+            "--max-new-tokens", "6", "--out", str(out / "temple.jsonl")]
+
+
+def test_temple_on_raw_videos_sigkill_then_rerun(big_world, tiny_model, tmp_path):
+    "TEMPLE on a plain folder of videos (shots found, not given), killed twice: the rerun's pairs and clips equal an uninterrupted run's."
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    first = json.loads(subprocess.run(temple_cmd(big_world / "videos", tiny_model, ref), check=True, capture_output=True, text=True).stdout)
+    assert first["items"] == 60 and first["records"]["clips"] > 20 and first["records"]["pairs"] > 0
+    log = progress_path(run / "temple.jsonl")
+    seen = [kill_after(temple_cmd(big_world / "videos", tiny_model, run), log, n) for n in (5, 30)]
+    assert seen[-1] < 61, "the run finished before the last kill"
+    res = json.loads(subprocess.run(temple_cmd(big_world / "videos", tiny_model, run), check=True, capture_output=True, text=True).stdout)
+    assert res["resumed_from"] > 0 and res["records"] == first["records"]
+    for f in ("temple.jsonl", "temple.clips.jsonl"): assert (run / f).read_text() == (ref / f).read_text()
+    ids = [json.loads(l)["id"] for l in (run / "temple.jsonl").read_text().splitlines()]
+    assert len(ids) == len(set(ids))
+
+
+def test_cli_temple_levels_and_inputs(world, tiny_model, tmp_path):
+    wdir, _ = world
+    s = json.loads(run_cli("data", "temple", "--world", wdir, "--split", "", "--model", tiny_model, "--max-new-tokens", 6,
+                           "--levels", 4, 2, "--per-level", 3, "--no-context", "--out", tmp_path / "t.jsonl").stdout)
+    assert s["items"] == 6 and set(s["pairs_by_level"]) <= {"r4", "r2"}
+    rows = [json.loads(l) for l in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert all(r["difficulty"] in (4, 2) and r["method"] == "temple" and len(r["frames"]) % 2 == 0 for r in rows)
+    bad = run_cli("data", "tpo", "--videos", Path(wdir) / "videos", "--model", tiny_model, "--out", tmp_path / "x.jsonl", check=False)
+    assert bad.returncode == 1 and "tpo needs captions" in bad.stderr
+    none = run_cli("data", "temple", "--model", tiny_model, "--out", tmp_path / "y.jsonl", check=False)
+    assert none.returncode == 1 and "give --world, --annotations or --videos" in none.stderr

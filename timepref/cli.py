@@ -19,11 +19,12 @@ from .methods.combine import PAPER_MIX, combine
 from .methods.implicit import ImplicitConfig, timewarp_implicit
 from .methods.hound import HoundConfig, hound
 from .methods.tpo import TPOConfig, tpo
+from .methods.temple import DETECTORS, TempleConfig, temple
 from .respond import GenConfig, VideoResponder
 
 # %% auto #0
 __all__ = ['cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit', 'cmd_hound', 'cmd_tpo',
-           'parser', 'main', 'run']
+           'cmd_temple', 'parser', 'main', 'run']
 
 # %% ../nbs/90_cli.ipynb #176e2615
 def _add_world(sub):
@@ -113,10 +114,10 @@ def _add_demo(sub):
 
 # %% ../nbs/90_cli.ipynb #56d7312a
 def _add_video_inputs(p):
-    g = p.add_mutually_exclusive_group(required=True)
+    g = p.add_mutually_exclusive_group()
     g.add_argument("--world", help="a world folder (timepref world)")
     g.add_argument("--annotations", help="a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files")
-    p.add_argument("--videos", help="the videos of an annotation folder (default: its sibling videos/)")
+    p.add_argument("--videos", help="the videos of an annotation folder (default: its sibling videos/); alone: a folder of raw videos")
     p.add_argument("--split", default="train", help="keep videos of this split ('' = all); records without a split are kept")
     p.add_argument("--limit", type=int, default=None, help="only the first N videos")
 
@@ -134,7 +135,12 @@ def _llm(a):
     if a.batch and not hasattr(llm, "run_batch"): raise ValueError(f"--batch needs a backend with a Batch API (openai:MODEL), not {a.llm}")
     return llm
 
-def _items(a) -> list: return video_items(a.world, a.annotations, a.videos, a.split or None, a.limit)
+def _items(a, captions:bool=True) -> list:
+    "The video items of `--world`, `--annotations` or (for methods that need no `captions`) `--videos` alone."
+    if a.world is None and a.annotations is None:
+        if a.videos is None: raise ValueError("give --world, --annotations or --videos")
+        if captions: raise ValueError(f"{a.method} needs captions: give --world or --annotations (--videos alone is a folder of raw videos)")
+    return video_items(a.world, a.annotations, a.videos, a.split or None, a.limit)
 
 # %% ../nbs/90_cli.ipynb #a47040ea
 def cmd_timewarp_explicit(a) -> dict:
@@ -154,7 +160,7 @@ def _responder(a, **gen) -> VideoResponder:
 def cmd_timewarp_implicit(a) -> dict:
     "TimeWarp-Implicit pairs: the model on clean frames vs under a hallucination prompt or on corrupted frames."
     cfg = ImplicitConfig(seed=a.seed, hallucination_share=a.hallucination_share)
-    return timewarp_implicit(_items(a), a.out, _responder(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
+    return timewarp_implicit(_items(a, captions=False), a.out, _responder(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
 
 def cmd_hound(a) -> dict:
     "Base-DPO pairs: k sampled answers per question, judged against the captions; best vs worst."
@@ -166,6 +172,12 @@ def cmd_tpo(a) -> dict:
     "TPO pairs: the model on the relevant frames vs on irrelevant or incomplete ones, then the LLM post-filter."
     cfg = TPOConfig(seed=a.seed, n_frames=a.tpo_frames, incomplete_share=a.incomplete_share, post_filter=not a.no_filter)
     return tpo(_items(a), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
+
+def cmd_temple(a) -> dict:
+    "TEMPLE pairs: the model's clip captions summarised in order vs summaries of the clips dropped, shuffled or reversed."
+    cfg = TempleConfig(seed=a.seed, detector=a.detector, embedder=a.embedder, context=not a.no_context, difficulties=tuple(a.levels),
+                       per_level=a.per_level, rule=a.rule)
+    return temple(_items(a, captions=False), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
 
 def _mix(specs:list[str]) -> dict[str, int]:
     "`method=N` strings as a mix."
@@ -200,6 +212,15 @@ def _add_data(sub):
     p.add_argument("--incomplete-share", type=float, default=0.5, help="the mix: share of incomplete pairs (the paper's best: 0.5)")
     p.add_argument("--no-filter", action="store_true", help="skip the LLM post-filter")
     p.set_defaults(func=cmd_tpo)
+    p = _method(d, "temple", "TEMPLE pairs: clip captions summarised vs the clips dropped / shuffled / reversed at levels r", _add_model, _add_llm,
+                out="pairs JSONL; the selected clips go next to it")
+    p.add_argument("--detector", default="histogram", choices=DETECTORS, help="PySceneDetect shot detector")
+    p.add_argument("--embedder", default="histogram", help="image embedding that groups clips: histogram | siglip:PATH")
+    p.add_argument("--levels", type=float, nargs="+", default=[16, 8, 4, 2], help="difficulty factors r (the paper's curriculum: 16 8 4 2)")
+    p.add_argument("--per-level", type=int, default=1, help="perturbations per video and level, drawn among drop / shuffle / reverse (3: all)")
+    p.add_argument("--rule", default="paper", choices=("paper", "official"), help="clips kept / blocks: ceil(N/r) (paper) or floor(N/r) (official code)")
+    p.add_argument("--no-context", action="store_true", help="caption each clip alone, not with the previous clip")
+    p.set_defaults(func=cmd_temple)
     p = d.add_parser("kto", help="four KTO rows per preference pair (TimeWarp section 6.1)")
     p.add_argument("--pairs", required=True); p.add_argument("--out", required=True)
     p.add_argument("--n", type=int, default=None, help="draw N rows from the pool (the paper: 15000)")

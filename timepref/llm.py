@@ -16,12 +16,13 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'NO_ANSWER', 'ANSWER_TASK', 'MCQ', 'MCQ_TASK', 'MCQ_ANSWER',
            'MCQ_ANSWER_TASK', 'FORMATS', 'JUDGE', 'JUDGE_TASK', 'TPO_TYPES', 'TPO_QUESTIONS', 'TPO_QUESTIONS_TASK',
-           'TPO_FILTER', 'TPO_FILTER_TASK', 'ALL_TASKS', 'Prompt', 'ParseError', 'Task', 'caption_block', 'clause',
-           'digest', 'seeded', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer', 'answer_rules',
-           'parse_mcq', 'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM', 'option_block', 'parse_option',
-           'mcq_answer_rules', 'overlap', 'grounding', 'parse_judgment', 'judge_rules', 'parse_questions',
-           'tpo_questions_rules', 'parse_decision', 'tpo_filter_rules', 'LLMError', 'OpenAILLM', 'FakeChatServer',
-           'rules_chat', 'HFLLM', 'build_tiny_text_lm', 'make_llm']
+           'TPO_FILTER', 'TPO_FILTER_TASK', 'TEMPLE_SUMMARY', 'TEMPLE_SUMMARY_TASK', 'ALL_TASKS', 'Prompt',
+           'ParseError', 'Task', 'caption_block', 'clause', 'digest', 'seeded', 'parse_qa', 'neighbour_questions',
+           'qa_rules', 'parse_answer', 'answer_rules', 'parse_mcq', 'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM',
+           'option_block', 'parse_option', 'mcq_answer_rules', 'overlap', 'grounding', 'parse_judgment', 'judge_rules',
+           'parse_questions', 'tpo_questions_rules', 'parse_decision', 'tpo_filter_rules', 'parse_summary',
+           'summary_rules', 'LLMError', 'OpenAILLM', 'FakeChatServer', 'rules_chat', 'HFLLM', 'build_tiny_text_lm',
+           'make_llm']
 
 # %% ../nbs/21_llm.ipynb #e1e530b5
 @dataclass(frozen=True)
@@ -362,7 +363,27 @@ def tpo_filter_rules(captions:Sequence[str], question:str, chosen:str, rejected:
     return "Decision: keep"
 
 TPO_FILTER_TASK = Task(TPO_FILTER, parse_decision, tpo_filter_rules)
-ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TASK, TPO_QUESTIONS_TASK, TPO_FILTER_TASK)
+
+# %% ../nbs/21_llm.ipynb #d891a67d
+TEMPLE_SUMMARY = Prompt("temple_summary", "1",
+    "You write one detailed caption of a whole video from the captions of its clips.",
+    "Captions of the consecutive clips of a video, in order:\n{captions}\n\n"
+    "Summarise them into one paragraph that describes the whole video in chronological order. Keep every event, in the "
+    "order given. Reply with the paragraph only.")
+
+def parse_summary(text:str) -> str:
+    "The summary paragraph (whitespace trimmed); an empty reply is a `ParseError`."
+    if not (t := " ".join(text.split())): raise ParseError("empty summary", text)
+    return t
+
+def summary_rules(captions:Sequence[str]) -> str:
+    "Every caption as a sentence, in the order given: `First, … Then, … Finally, …`."
+    cs = [clause(c) for c in captions]
+    if len(cs) == 1: return cs[0][:1].upper() + cs[0][1:] + "."
+    return " ".join(f"{w}, {c}." for w, c in zip(["First"] + ["Then"] * (len(cs) - 2) + ["Finally"], cs))
+
+TEMPLE_SUMMARY_TASK = Task(TEMPLE_SUMMARY, parse_summary, summary_rules)
+ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TASK, TPO_QUESTIONS_TASK, TPO_FILTER_TASK, TEMPLE_SUMMARY_TASK)
 
 # %% ../nbs/21_llm.ipynb #bebe386a
 class LLMError(RuntimeError):

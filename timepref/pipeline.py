@@ -16,8 +16,9 @@ from tqdm.auto import tqdm
 from .records import RecordError, Scene, VideoRecord, append_jsonl, from_dict
 
 # %% auto #0
-__all__ = ['Skip', 'ItemResult', 'keep_lines', 'read_progress', 'check_settings', 'sibling', 'progress_path', 'run_items',
-           'prefetch_batches', 'timewarp_annotation_record', 'video_items', 'need_record', 'pair_items']
+__all__ = ['VIDEO_SUFFIXES', 'Skip', 'ItemResult', 'keep_lines', 'read_progress', 'check_settings', 'sibling', 'progress_path',
+           'run_items', 'prefetch_batches', 'timewarp_annotation_record', 'raw_video_items', 'video_items',
+           'need_record', 'pair_items']
 
 # %% ../nbs/30_pipeline.ipynb #a67b43d5
 class Skip(Exception):
@@ -252,23 +253,39 @@ def _folder_items(folder:Path, videos:Path) -> list[tuple[str, Any]]:
     return items
 
 # %% ../nbs/30_pipeline.ipynb #4fd30846
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+
+def raw_video_items(folder) -> list[tuple[str, Any]]:
+    "`(file stem, scene-less VideoRecord)` per video file in `folder` (sorted), for methods that need no captions."
+    folder = Path(folder)
+    if not folder.is_dir(): raise RecordError("no such folder", folder)
+    items, seen = [], set()
+    for f in sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES):
+        rec = VideoRecord(f.stem, str(f.resolve()), 0.0, 0.0, [], {"source": "raw"})   # duration and fps are read when used
+        rec = _duplicate(rec, seen, f)
+        items.append((f.stem if isinstance(rec, VideoRecord) else f.name, rec))   # keys stay unique
+    return items
+
 def video_items(world=None,          # a world folder (its videos.jsonl)
                 annotations=None,    # a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files
-                videos=None,         # the videos of an annotation folder (default: its sibling `videos/`)
+                videos=None,         # the videos of an annotation folder (default: its sibling `videos/`); alone: raw videos
                 split:str|None=None, # keep records of this split (records without a split are kept)
                 limit:int|None=None) -> list[tuple[str, Any]]:
-    "`(key, VideoRecord or RecordError)` items for a method pipeline."
-    if (world is None) == (annotations is None): raise ValueError("give exactly one of world= or annotations=")
+    "`(key, VideoRecord or RecordError)` items for a method pipeline: annotated videos, or (`videos` alone) a folder of raw videos."
+    if world is not None and annotations is not None: raise ValueError("give one of world= or annotations=, not both")
+    if world is None and annotations is None:
+        if videos is None: raise ValueError("give world=, annotations= or videos=")
+        return raw_video_items(videos)[:limit]
     src = Path(world) / "videos.jsonl" if world is not None else Path(annotations)
     if not src.exists(): raise RecordError("no such file or folder", src)
     items = _folder_items(src, Path(videos) if videos else src.parent / "videos") if src.is_dir() else _jsonl_items(src)
     if split: items = [(k, r) for k, r in items if not isinstance(r, VideoRecord) or r.meta.get("split", split) == split]
     return items[:limit]
 
-def need_record(item, what:str="annotation"):
-    "The item's record, or `Skip` with the reason it could not be read."
+def need_record(item, what:str="annotation", scenes:bool=True):
+    "The item's record, or `Skip` with the reason it could not be read (with `scenes`: also when it has no scenes)."
     if isinstance(item, RecordError): raise Skip(f"bad {what}: {f'field {item.field!r}: ' if item.field else ''}{item.msg}")
-    if isinstance(item, VideoRecord) and not item.scenes: raise Skip(f"bad {what}: no scenes")
+    if scenes and isinstance(item, VideoRecord) and not item.scenes: raise Skip(f"bad {what}: no scenes")
     return item
 
 # %% ../nbs/30_pipeline.ipynb #a2484564

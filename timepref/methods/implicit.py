@@ -65,7 +65,7 @@ def implicit_step(responder:VideoResponder, cfg:ImplicitConfig):
     def step(items:list) -> list[ItemResult]:
         out, todo = [None] * len(items), []
         for i, it in enumerate(items):
-            try: rec = need_record(it); frames = clean_frames(rec, responder)
+            try: rec = need_record(it, "video", scenes=False); frames = clean_frames(rec, responder)
             except Skip as e: out[i] = ItemResult().skip(str(e)); continue
             todo.append((i, rec, *implicit_requests(rec.path, rec.id, cfg, frames)))
         answers = responder([q for _, _, c, r, _ in todo for q in (c, r)])
