@@ -226,21 +226,30 @@ def test_cli_tpo(world, tiny_model, tmp_path):
     assert f["records"]["pairs"] + f["filter_removed"] <= s["records"]["pairs"]
 
 
+@pytest.fixture(scope="module")
+def talking_model(big_world, tmp_path_factory):
+    "A tiny model after 40 SFT steps: its answers are not empty (an untrained one only says newlines)."
+    from timepref.base import BaseConfig, train_base_model
+    out = tmp_path_factory.mktemp("talking_model")
+    train_base_model(big_world, out, BaseConfig(size="tiny", steps=40, n_frames=4, batch_size=8, n_order=1), progress=False)
+    return out
+
+
 def temple_cmd(videos, model, out):
     exe = Path(sys.executable).with_name("timepref")
     return [str(exe), "data", "temple", "--videos", str(videos), "--model", str(model), "--batch-size", "4",
             "--max-new-tokens", "6", "--out", str(out / "temple.jsonl")]
 
 
-def test_temple_on_raw_videos_sigkill_then_rerun(big_world, tiny_model, tmp_path):
+def test_temple_on_raw_videos_sigkill_then_rerun(big_world, talking_model, tmp_path):
     "TEMPLE on a plain folder of videos (shots found, not given), killed twice: the rerun's pairs and clips equal an uninterrupted run's."
     ref, run = tmp_path / "ref", tmp_path / "run"
-    first = json.loads(subprocess.run(temple_cmd(big_world / "videos", tiny_model, ref), check=True, capture_output=True, text=True).stdout)
+    first = json.loads(subprocess.run(temple_cmd(big_world / "videos", talking_model, ref), check=True, capture_output=True, text=True).stdout)
     assert first["items"] == 60 and first["records"]["clips"] > 20 and first["records"]["pairs"] > 0
     log = progress_path(run / "temple.jsonl")
-    seen = [kill_after(temple_cmd(big_world / "videos", tiny_model, run), log, n) for n in (5, 30)]
+    seen = [kill_after(temple_cmd(big_world / "videos", talking_model, run), log, n) for n in (5, 30)]
     assert seen[-1] < 61, "the run finished before the last kill"
-    res = json.loads(subprocess.run(temple_cmd(big_world / "videos", tiny_model, run), check=True, capture_output=True, text=True).stdout)
+    res = json.loads(subprocess.run(temple_cmd(big_world / "videos", talking_model, run), check=True, capture_output=True, text=True).stdout)
     assert res["resumed_from"] > 0 and res["records"] == first["records"]
     for f in ("temple.jsonl", "temple.clips.jsonl"): assert (run / f).read_text() == (ref / f).read_text()
     ids = [json.loads(l)["id"] for l in (run / "temple.jsonl").read_text().splitlines()]
@@ -258,3 +267,15 @@ def test_cli_temple_levels_and_inputs(world, tiny_model, tmp_path):
     assert bad.returncode == 1 and "tpo needs captions" in bad.stderr
     none = run_cli("data", "temple", "--model", tiny_model, "--out", tmp_path / "y.jsonl", check=False)
     assert none.returncode == 1 and "give --world, --annotations or --videos" in none.stderr
+
+
+def test_cli_difficulty(world, tiny_model, tmp_path):
+    "TimeWarp Table 3 from the command line: scores with chance and provenance, one row per pair in the report file."
+    wdir, _ = world
+    run_cli("data", "timewarp-explicit", "--world", wdir, "--split", "", "--out", tmp_path / "tw.jsonl")
+    rep = json.loads(run_cli("data", "difficulty", "--pairs", tmp_path / "tw.jsonl", "--model", tiny_model, "--n-frames", 4,
+                             "--limit", 5, "--out", tmp_path / "d.json").stdout)
+    assert rep["overall"]["pairs"] == 5 and rep["chance"]["group"] == 1 / 6 and rep["second_video"]["perturbed video"] == 5
+    assert "mean per token" in rep["scorer"] and len(json.loads((tmp_path / "d.json").read_text())["rows"]) == 5
+    bad = run_cli("data", "difficulty", "--pairs", tmp_path / "none.jsonl", "--model", tiny_model, check=False)
+    assert bad.returncode == 1 and "none.jsonl" in bad.stderr

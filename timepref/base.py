@@ -97,19 +97,23 @@ def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, s
 @torch.no_grad()
 def option_logps(model, col:VideoCollator,
                  items:Sequence[MCQItem],  # questions with the same number of options
-                 reverse:bool=False) -> torch.Tensor:
-    "Summed log-probability of each option as the answer to its question on its video: `(len(items), n_options)`."
+                 reverse:bool=False,
+                 clips:Sequence|None=None,  # the frames to show per item (default: decoded from `item.video`)
+                 per_token:bool=False) -> torch.Tensor:  # mean instead of summed log-probability (no bias for short options)
+    "Summed (or mean per token) log-probability of each option as the answer to its question on its video: `(len(items), n_options)`."
     k = len(items[0].options)
     if any(len(it.options) != k for it in items): raise ValueError("items of one batch must have the same number of options")
     rows = [{"video": it.video, "prompt": it.question} for it in items]
     texts = [[col.render(r, completion=o) for o in it.options] for r, it in zip(rows, items)]
-    clips = [col.frames(it.video) for it in items]
+    clips = list(clips) if clips is not None else [col.frames(it.video) for it in items]
     enc = tile(col.encode_prompts(rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips]), k)
     batch = join_completions(enc, [t[j]["completion"] for j in range(k) for t in texts], col.tokenizer)   # option-major, like tile
     mask = batch.pop("completion_mask")[:, 1:]
     batch = {key: v.to(model.device) for key, v in (vision_inputs(enc) | batch).items()}
     lp = torch.log_softmax(model(**batch).logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None])[..., 0]
-    return (lp * mask.to(lp.device)).sum(1).cpu().view(k, len(items)).T
+    m = mask.to(lp.device)
+    s = (lp * m).sum(1) / (m.sum(1).clamp(min=1) if per_token else 1)
+    return s.cpu().view(k, len(items)).T
 
 # %% ../nbs/12_base.ipynb #e00073f7
 def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, batch_size:int=8, progress:bool=False) -> list[dict]:

@@ -20,6 +20,7 @@ from .methods.implicit import ImplicitConfig, timewarp_implicit
 from .methods.hound import HoundConfig, hound
 from .methods.tpo import TPOConfig, tpo
 from .methods.temple import DETECTORS, TempleConfig, temple
+from .methods.difficulty import difficulty
 from .respond import GenConfig, VideoResponder
 
 # %% auto #0
@@ -221,6 +222,12 @@ def _add_data(sub):
     p.add_argument("--rule", default="paper", choices=("paper", "official"), help="clips kept / blocks: ceil(N/r) (paper) or floor(N/r) (official code)")
     p.add_argument("--no-context", action="store_true", help="caption each clip alone, not with the previous clip")
     p.set_defaults(func=cmd_temple)
+    p = d.add_parser("difficulty", help="TimeWarp Table 3: a model's text / video / group scores on a pairs file, with chance")
+    p.add_argument("--pairs", required=True); p.add_argument("--model", required=True)
+    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    p.add_argument("--summed", action="store_true", help="summed answer log-likelihood (default: mean per token)")
+    p.add_argument("--out", default=None, help="report JSON with one row per pair")
+    p.set_defaults(func=lambda a: difficulty(a.pairs, a.model, a.n_frames, a.limit, not a.summed, out=a.out, progress=sys.stderr.isatty()))
     p = d.add_parser("kto", help="four KTO rows per preference pair (TimeWarp section 6.1)")
     p.add_argument("--pairs", required=True); p.add_argument("--out", required=True)
     p.add_argument("--n", type=int, default=None, help="draw N rows from the pool (the paper: 15000)")
