@@ -90,16 +90,16 @@ def difficulty(pairs_file, model_path, n_frames:int=8, limit:int|None=None, per_
     if out: Path(out).write_text(json.dumps(rep | {"rows": rows}, indent=1))
     return rep
 
-# %% ../../nbs/36_difficulty.ipynb #996f3b23
+# %% ../../nbs/36_difficulty.ipynb #5096f687
 def plot_difficulty(reports:dict, path=None):
-    "Text / video / group scores per model (`reports`: name → `difficulty` report), with chance as a dashed line."
+    "Text / video / group scores per report (`reports`: name → `difficulty` report; a model, or a pairs file), with chance dashed."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
-    rows = [{"model": name, "score": k, "value": r["overall"][k]["score"]} for name, r in reports.items() for k in ("text", "video", "group")]
+    rows = [{"report": name, "score": k, "value": r["overall"][k]["score"]} for name, r in reports.items() for k in ("text", "video", "group")]
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    sns.barplot(pd.DataFrame(rows), x="score", y="value", hue="model", ax=ax)
+    sns.barplot(pd.DataFrame(rows), x="score", y="value", hue="report", ax=ax)
     for i, k in enumerate(("text", "video", "group")):
         ax.hlines(chance_scores()[k], i - .4, i + .4, colors="k", linestyles="--", label="chance" if i == 0 else None)
-    ax.set(ylim=(0, 1), ylabel="share of pairs", xlabel="", title="How hard the pairs are for each model (TimeWarp Table 3)")
+    ax.set(ylim=(0, 1), ylabel="share of pairs", xlabel="", title="Text / video / group scores (TimeWarp Table 3)")
     ax.legend(fontsize=8)
     if path: fig.savefig(path, dpi=120, bbox_inches="tight")
     return fig

@@ -292,10 +292,10 @@ def pair_counts(path) -> dict:
         lvl[d["perturbation"]] = lvl.get(d["perturbation"], 0) + 1
     return {"pairs_by_level": out}
 
-# %% ../../nbs/33_temple.ipynb #dca01fff
+# %% ../../nbs/33_temple.ipynb #8b566e64
 def plot_temple(summary:dict, path=None):
     "Pairs per level r and perturbation kind, from a `temple` summary."
-    import matplotlib.pyplot as plt, seaborn as sns
+    import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     rows = [{"r": lvl, "kind": k, "pairs": n} for lvl, kinds in summary["pairs_by_level"].items() for k, n in kinds.items()]
     fig, ax = plt.subplots(figsize=(6, 3.2))
     sns.barplot(pd.DataFrame(rows), x="r", y="pairs", hue="kind", order=[f"r{r:g}" for r in (16, 8, 4, 2) if f"r{r:g}" in summary["pairs_by_level"]], ax=ax)
