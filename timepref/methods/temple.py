@@ -153,7 +153,7 @@ class TempleConfig:
         self.difficulties = tuple(int(r) if float(r).is_integer() else float(r) for r in self.difficulties)   # 16.0 from a CLI is 16
         self.perturbations = tuple(self.perturbations)
 
-# %% ../../nbs/33_temple.ipynb #af9120d9
+# %% ../../nbs/33_temple.ipynb #cc636973
 @dataclass
 class Selection:
     "A video's clips after TEMPLE's selection: `[start, end)` frame spans, their similarity group and keyframes."
@@ -185,7 +185,7 @@ def select_clips(path, cfg:TempleConfig, embed:Callable) -> Selection:
         shots, mids, dropped = _keep_shots(path, shots, m.fps, cfg)
     except VideoReadError as e: raise Skip(f"unreadable video: {e.reason}")
     if not shots: raise Skip("no clip left after dropping transitions")
-    if (longest := max(b - a for a, b in shots) / m.fps) > cfg.max_clip_s: raise Skip(f"a shot longer than max_clip_s ({cfg.max_clip_s:g} s)")
+    if max(b - a for a, b in shots) / m.fps > cfg.max_clip_s: raise Skip(f"a shot longer than max_clip_s ({cfg.max_clip_s:g} s)")
     clips, groups = merge_runs(shots, similarity_groups(embed(mids), cfg.group_threshold))
     n = len(set(groups))
     if not cfg.min_groups <= n <= cfg.max_groups: raise Skip(f"{'too few' if n < cfg.min_groups else 'too many'} groups (need {cfg.min_groups}..{cfg.max_groups})")
