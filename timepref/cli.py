@@ -21,6 +21,7 @@ from .methods.hound import HoundConfig, hound
 from .methods.tpo import TPOConfig, tpo
 from .methods.temple import DETECTORS, TempleConfig, temple
 from .methods.difficulty import difficulty
+from .train import main as train_main
 from .respond import GenConfig, VideoResponder
 
 # %% auto #0
@@ -242,17 +243,23 @@ def _add_data(sub):
     p.set_defaults(func=lambda a: combine(a.pairs, a.out, _mix(a.mix) if a.mix else None, a.scale, a.seed))
 
 # %% ../nbs/90_cli.ipynb #3ee507e1
+def _add_train(sub):
+    p = sub.add_parser("train", help="train with a recipe: the same as python -m timepref.train (accelerate launch -m timepref.train for several processes)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="--recipe NAME_OR_FILE [key=value ...] | --list")
+    p.set_defaults(func=lambda a: train_main(a.args))
+
 def parser() -> argparse.ArgumentParser:
     "The `timepref` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="timepref", description="Temporal preference learning for video LLMs.")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_world, _add_base_model, _add_data, _add_demo): add(sub)
+    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_demo): add(sub)
     return p
 
 def main(argv:list[str]|None=None) -> dict:
     "Run `timepref ARGS`; prints the subcommand's summary as JSON."
-    a = parser().parse_args(argv)
-    res = a.func(a)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]: res = train_main(argv[1:])   # its own parser: `--recipe`, `--list` and key=value overrides
+    else: a = parser().parse_args(argv); res = a.func(a)
     print(json.dumps(res, indent=1))
     return res
 
