@@ -22,11 +22,13 @@ from .methods.tpo import TPOConfig, tpo
 from .methods.temple import DETECTORS, TempleConfig, temple
 from .methods.difficulty import difficulty
 from .train import main as train_main
+from .benchmarks import LOADERS
+from .eval import evaluate, evaluate_world
 from .respond import GenConfig, VideoResponder
 
 # %% auto #0
 __all__ = ['cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit', 'cmd_hound', 'cmd_tpo',
-           'cmd_temple', 'parser', 'main', 'run']
+           'cmd_temple', 'cmd_eval', 'parser', 'main', 'run']
 
 # %% ../nbs/90_cli.ipynb #176e2615
 def _add_world(sub):
@@ -248,11 +250,34 @@ def _add_train(sub):
     p.add_argument("args", nargs=argparse.REMAINDER, help="--recipe NAME_OR_FILE [key=value ...] | --list")
     p.set_defaults(func=lambda a: train_main(a.args))
 
+def cmd_eval(a) -> dict:
+    "Evaluate a model on a benchmark file, or (`--bench world`) on the held-out suite of a world folder."
+    kw = dict(scorer=a.scorer, n_frames=a.n_frames, limit=a.limit, batch_size=a.batch_size, seed=a.seed)
+    if a.bench == "world":
+        res = evaluate_world(a.model, a.data, Path(a.out).with_name(Path(a.out).stem + "_suite"), **kw)
+        Path(a.out).write_text(json.dumps(res, indent=1))
+        return {k: {part: p["accuracy"]["accuracy"] for part, p in r["parts"].items()} for k, r in res.items()}
+    res = evaluate(a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, out=a.out, **kw)
+    return {"benchmark": a.bench, "scorer": a.scorer, **{part: {"accuracy": p["accuracy"]["accuracy"], "scored": p["scored"], "skipped": p["skipped"]}
+                                                         for part, p in res["parts"].items()}} | ({"timewar": res["timewar"]} if "timewar" in res else {})
+
+def _add_eval(sub):
+    p = sub.add_parser("eval", help="evaluate a video LLM on a benchmark (or on a world's held-out suite)")
+    p.add_argument("--model", required=True); p.add_argument("--bench", required=True, choices=[*LOADERS, "world"])
+    p.add_argument("--data", required=True, help="the benchmark file (for --bench world: a world folder)")
+    p.add_argument("--videos", default=None, help="the benchmark's video folder")
+    p.add_argument("--shuffled", default=None, help="TimeWar: the shuffled twin file, for the normal - shuffled drop")
+    p.add_argument("--scorer", default="loglik", choices=("loglik", "generate"))
+    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=8); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="results JSON (with every item's prediction)")
+    p.set_defaults(func=cmd_eval)
+
 def parser() -> argparse.ArgumentParser:
     "The `timepref` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="timepref", description="Temporal preference learning for video LLMs.")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_demo): add(sub)
+    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_demo): add(sub)
     return p
 
 def main(argv:list[str]|None=None) -> dict:
