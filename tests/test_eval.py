@@ -37,3 +37,10 @@ def test_eval_benchmark_file_both_scorers(setup):
     assert gen["scorer"] == "generate" and all("reply" in r for r in rows)
     bad = run_cli("eval", "--model", d / "model", "--bench", "nextqa", "--data", d / "none.csv", "--out", d / "x.json", check=False)
     assert bad.returncode == 1 and "none.csv" in bad.stderr
+
+
+def test_eval_probe(setup):
+    d = setup
+    res = json.loads(run_cli("eval", "--model", d / "model", "--bench", "probe", "--data", d / "world", "--n-frames", 4, "--out", d / "p.json").stdout)
+    assert res["statements"] > 0 and res["statements"] % 4 == 0 and 0 <= res["yes_rate"] <= 1
+    assert json.loads((d / "p.json").read_text())["criteria"] == {"subcategory": "3/4", "category": "5/8"}

@@ -24,6 +24,7 @@ from .methods.difficulty import difficulty
 from .train import main as train_main
 from .benchmarks import LOADERS
 from .eval import evaluate, evaluate_world
+from .probe import evaluate_probe
 from .respond import GenConfig, VideoResponder
 
 # %% auto #0
@@ -251,8 +252,11 @@ def _add_train(sub):
     p.set_defaults(func=lambda a: train_main(a.args))
 
 def cmd_eval(a) -> dict:
-    "Evaluate a model on a benchmark file, or (`--bench world`) on the held-out suite of a world folder."
+    "Evaluate a model on a benchmark file, on the held-out suite of a world folder (`--bench world`), or on the ordering probe (`--bench probe`)."
     kw = dict(scorer=a.scorer, n_frames=a.n_frames, limit=a.limit, batch_size=a.batch_size, seed=a.seed)
+    if a.bench == "probe":
+        r = evaluate_probe(a.model, a.data, a.scorer, a.n_frames, limit=a.limit, seed=a.seed, batch_size=a.batch_size, out=a.out)
+        return {k: r[k] for k in ("videos", "statements", "statement_accuracy", "yes_rate", "category", "subcategory")}
     if a.bench == "world":
         res = evaluate_world(a.model, a.data, Path(a.out).with_name(Path(a.out).stem + "_suite"), **kw)
         Path(a.out).write_text(json.dumps(res, indent=1))
@@ -263,8 +267,8 @@ def cmd_eval(a) -> dict:
 
 def _add_eval(sub):
     p = sub.add_parser("eval", help="evaluate a video LLM on a benchmark (or on a world's held-out suite)")
-    p.add_argument("--model", required=True); p.add_argument("--bench", required=True, choices=[*LOADERS, "world"])
-    p.add_argument("--data", required=True, help="the benchmark file (for --bench world: a world folder)")
+    p.add_argument("--model", required=True); p.add_argument("--bench", required=True, choices=[*LOADERS, "world", "probe"])
+    p.add_argument("--data", required=True, help="the benchmark file (--bench world: a world folder; --bench probe: a world folder or VideoRecord JSONL)")
     p.add_argument("--videos", default=None, help="the benchmark's video folder")
     p.add_argument("--shuffled", default=None, help="TimeWar: the shuffled twin file, for the normal - shuffled drop")
     p.add_argument("--scorer", default="loglik", choices=("loglik", "generate"))
