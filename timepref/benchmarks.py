@@ -15,7 +15,7 @@ __all__ = ['ANSWER_PHRASES', 'TEXT_Q', 'VIDEO_Q', 'LOADERS', 'read_table', 'extr
            'load_tempcompass', 'load_tvbench', 'load_perception_test', 'load_videomme', 'load_mlvu', 'load_vitatecs',
            'load_nextqa', 'load_cinepile', 'load_benchmark']
 
-# %% ../nbs/50_benchmarks.ipynb #70653c20
+# %% ../nbs/50_benchmarks.ipynb #267cbdb6
 def read_table(path) -> list[dict]:
     "Rows of a CSV, JSON (list of objects), JSONL or Parquet file."
     p = Path(path)
@@ -35,6 +35,17 @@ def _need(row:dict, keys:Sequence[str], path, i:int):
     for k in keys:
         v = row.get(k)
         if v is None or (isinstance(v, str) and not v.strip()): raise RecordError("missing field", path, i, k)
+
+def _rows(path, need:Sequence[str]):
+    "`(row number, row)` for each row of the table at `path`, checked to have the `need`ed fields."
+    for i, r in enumerate(read_table(path), 1):
+        _need(r, need, path, i); yield i, r
+
+def _letter(answer, n:int, path, i:int) -> int:
+    "The index of an answer letter (`A`, `B)`, …) among `n` options."
+    m = re.match(r"^\s*\(?([A-H])\b", str(answer))
+    if not m or "ABCDEFGH".index(m.group(1)) >= n: raise RecordError(f"answer {answer!r} names none of the {n} options", path, i, "answer")
+    return "ABCDEFGH".index(m.group(1))
 
 def _list(v) -> list:
     "A list field as stored: a list, a numpy array (Parquet) or its string form (CSV)."
@@ -72,7 +83,7 @@ def extract_choice(text:str, n_options:int) -> int|None:
     best = min(c[0] for c in cands)
     return letters.index(max((c for c in cands if c[0] == best), key=lambda c: c[1])[2])
 
-# %% ../nbs/50_benchmarks.ipynb #f0e00ba0
+# %% ../nbs/50_benchmarks.ipynb #2d121b5d
 def _prefix_video(video_dir) -> Callable[[str], str]:
     stems = sorted((p.stem for p in Path(video_dir).glob("*.mp4")), key=len, reverse=True) if video_dir else []
     def find(i:str) -> str:
@@ -83,8 +94,7 @@ def _prefix_video(video_dir) -> Callable[[str], str]:
 def load_timewar(path, video_dir=None, shuffled:bool=False, video_of:Callable[[str], str]|None=None) -> list[MCQItem]:
     "TimeWar items (`shuffled`: the file of twins on shuffled videos); `group` ties a twin (id `<normal id>.shuffle`) to its normal item."
     find, out = video_of or _prefix_video(video_dir), []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("id", "question", "answer"), path, i)
+    for i, r in _rows(path, ("id", "question", "answer")):
         lines = r["question"].split("\n")
         opts = [(int(m.group(1)), m.group(2).strip()) for l in lines if (m := re.match(r"^\s*(\d+)[.)]\s*(.+)$", l))]
         if len(opts) < 2: raise RecordError("fewer than 2 numbered options in the question", path, i, "question")
@@ -95,15 +105,14 @@ def load_timewar(path, video_dir=None, shuffled:bool=False, video_of:Callable[[s
                            "shuffled" if shuffled else "normal", group=re.sub(r"[._-]shuffled?$", "", str(r["id"])) if shuffled else str(r["id"])))
     return out
 
-# %% ../nbs/50_benchmarks.ipynb #23ae5afb
+# %% ../nbs/50_benchmarks.ipynb #a0000cef
 TEXT_Q = "Which caption best describes this video?"
 VIDEO_Q = "Which video segment matches this caption? Caption: {cap}"
 
 def load_vinoground(path, video_dir=None, concat_dir=None) -> list[MCQItem]:
     "Text-task items (2 per pair) and, with `concat_dir` (`{index}.mp4`: pos, black gap, neg), video-task items (2 per pair)."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("index", "pos_cap", "neg_cap"), path, i)
+    for i, r in _rows(path, ("index", "pos_cap", "neg_cap")):
         k, cat = str(r["index"]), f"{r.get('major', '')}/{r.get('minor', '')}".strip("/")
         caps = [r["pos_cap"], r["neg_cap"]]
         for s, side in enumerate(("pos", "neg")):
@@ -114,7 +123,7 @@ def load_vinoground(path, video_dir=None, concat_dir=None) -> list[MCQItem]:
                                    "vinoground", cat, group=k, meta={"task": "video"}))
     return out
 
-# %% ../nbs/50_benchmarks.ipynb #c6e25516
+# %% ../nbs/50_benchmarks.ipynb #b971106c
 def _letter_options(opts:Sequence[str]) -> list[str]:
     "Options without their `A. ` / `(A) ` prefixes."
     return [re.sub(r"^\s*\(?[A-H][.):]\s*", "", str(o)).strip() for o in opts]
@@ -129,26 +138,21 @@ def load_tempcompass(path, video_dir=None, task:str="multi-choice") -> list[MCQI
     "TempCompass `multi-choice` (answer `A. …`), `caption_matching` (`Caption A: …`) or `yes_no` (yes / no) items; category = dim."
     if task not in ("multi-choice", "caption_matching", "yes_no"): raise ValueError(f"task must be multi-choice, caption_matching or yes_no, got {task!r}")
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("video_id", "question", "answer"), path, i)
+    for i, r in _rows(path, ("video_id", "question", "answer")):
         if task == "yes_no": q, opts, ans = r["question"], ["yes", "no"], 0 if str(r["answer"]).strip().lower().startswith("y") else 1
+        elif task == "caption_matching":
+            lines = str(r["question"]).split("\n"); caps = [l for l in lines if re.match(r"^\s*Caption [A-H]\s*:", l)]
+            q, opts = "\n".join(l for l in lines if l not in caps).strip(), [l.split(":", 1)[1].strip() for l in caps]
+            ans = _letter(re.sub(r"^\s*Caption\s*", "", str(r["answer"])), len(opts), path, i)
         else:
-            if task == "caption_matching":
-                lines = str(r["question"]).split("\n"); caps = [l for l in lines if re.match(r"^\s*Caption [A-H]\s*:", l)]
-                q, opts = "\n".join(l for l in lines if l not in caps).strip(), [l.split(":", 1)[1].strip() for l in caps]
-                m = re.match(r"^\s*Caption ([A-H])", str(r["answer"]))
-            else:
-                q, opts = _mc_question(r["question"]); m = re.match(r"^\s*\(?([A-H])\b", str(r["answer"]))
-            if not m or "ABCDEFGH".index(m.group(1)) >= len(opts): raise RecordError(f"answer {r['answer']!r} names no option", path, i, "answer")
-            ans = "ABCDEFGH".index(m.group(1))
+            q, opts = _mc_question(r["question"]); ans = _letter(r["answer"], len(opts), path, i)
         out.append(MCQItem(f"{r['video_id']}-{task}-{i}", _video(video_dir, r["video_id"]), q, opts, ans, f"tempcompass-{task}", r.get("dim", "")))
     return out
 
 def load_tvbench(path, video_dir=None, task:str="") -> list[MCQItem]:
     "TVBench (MVBench-style `{video, question, candidates, answer: <candidate text>}`) items of one task config."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("video", "question", "candidates", "answer"), path, i)
+    for i, r in _rows(path, ("video", "question", "candidates", "answer")):
         c = [str(x) for x in _list(r["candidates"])]
         if r["answer"] not in c: raise RecordError(f"answer {r['answer']!r} is not a candidate", path, i, "answer")
         out.append(MCQItem(f"{task or 'tvbench'}-{i}", _video(video_dir, r["video"]), r["question"], c, c.index(r["answer"]), "tvbench", task,
@@ -158,8 +162,7 @@ def load_tvbench(path, video_dir=None, task:str="") -> list[MCQItem]:
 def load_perception_test(path, video_dir=None) -> list[MCQItem]:
     "Perception Test `mc_question_val` items; category = area."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("video_name", "question", "options", "answer_id"), path, i)
+    for i, r in _rows(path, ("video_name", "question", "options", "answer_id")):
         out.append(MCQItem(str(r.get("question_id", f"pt-{i}")), _video(video_dir, r["video_name"]), r["question"], [str(o) for o in _list(r["options"])],
                            int(r["answer_id"]), "perception_test", r.get("area", ""), meta={"reasoning": r.get("reasoning", ""), "tag": _list(r["tag"]) if r.get("tag") is not None else []}))
     return out
@@ -167,28 +170,24 @@ def load_perception_test(path, video_dir=None) -> list[MCQItem]:
 def load_videomme(path, video_dir=None) -> list[MCQItem]:
     "Video-MME items (`options` as `A. …`, answer a letter); category = task_type, `meta` duration and domain."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("videoID", "question", "options", "answer", "task_type"), path, i)
+    for i, r in _rows(path, ("videoID", "question", "options", "answer", "task_type")):
         opts = _letter_options(_list(r["options"]))
-        out.append(MCQItem(str(r.get("question_id", f"vmme-{i}")), _video(video_dir, r["videoID"]), r["question"], opts, "ABCDEFGH".index(str(r["answer"]).strip()[0]),
+        out.append(MCQItem(str(r.get("question_id", f"vmme-{i}")), _video(video_dir, r["videoID"]), r["question"], opts, _letter(r["answer"], len(opts), path, i),
                            "videomme", r["task_type"], meta={"duration": r.get("duration", ""), "domain": r.get("domain", ""), "sub_category": r.get("sub_category", "")}))
     return out
 
 def load_mlvu(path, video_dir=None) -> list[MCQItem]:
     "MLVU dev MCQs (`candidates`, answer a letter); category = task_type (M-avg is the mean over them)."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("video_name", "question", "candidates", "answer"), path, i)
-        q, _ = _mc_question(r["question"])
-        out.append(MCQItem(str(r.get("question_id", f"mlvu-{i}")), _video(video_dir, r["video_name"]), q, [str(c) for c in _list(r["candidates"])],
-                           "ABCDEFGH".index(str(r["answer"]).strip()[0]), "mlvu", r.get("task_type", ""), meta={"duration": r.get("duration", "")}))
+    for i, r in _rows(path, ("video_name", "question", "candidates", "answer")):
+        q, c = _mc_question(r["question"])[0], [str(c) for c in _list(r["candidates"])]
+        out.append(MCQItem(str(r.get("question_id", f"mlvu-{i}")), _video(video_dir, r["video_name"]), q, c, _letter(r["answer"], len(c), path, i), "mlvu", r.get("task_type", ""), meta={"duration": r.get("duration", "")}))
     return out
 
 def load_vitatecs(path, video_dir=None) -> list[MCQItem]:
     "VITATECS: caption vs its counterfactual (the true caption first or second, alternating); category = aspect."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("video_name", "caption", "counterfactual"), path, i)
+    for i, r in _rows(path, ("video_name", "caption", "counterfactual")):
         opts, ans = ([r["caption"], r["counterfactual"]], 0) if i % 2 else ([r["counterfactual"], r["caption"]], 1)
         out.append(MCQItem(f"vitatecs-{i}", _video(video_dir, r["video_name"]), TEXT_Q, opts, ans, "vitatecs", r.get("aspect", "")))
     return out
@@ -196,8 +195,7 @@ def load_vitatecs(path, video_dir=None) -> list[MCQItem]:
 def load_nextqa(path, video_dir=None) -> list[MCQItem]:
     "NExT-QA multiple choice (`a0`…`a4`, answer 0–4); category = type (CW/CH causal, TN/TC/TP temporal, D* descriptive)."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("video", "question", "answer", "a0"), path, i)
+    for i, r in _rows(path, ("video", "question", "answer", "a0")):
         opts = [r[f"a{k}"] for k in range(5) if r.get(f"a{k}") not in (None, "")]
         out.append(MCQItem(str(r.get("qid", i)) + f"-{r['video']}", _video(video_dir, r["video"]), r["question"], opts, int(r["answer"]), "nextqa", r.get("type", "")))
     return out
@@ -205,8 +203,7 @@ def load_nextqa(path, video_dir=None) -> list[MCQItem]:
 def load_cinepile(path, video_dir=None, video_of:Callable[[dict], str]|None=None) -> list[MCQItem]:
     "CinePile (`choices`, `answer_key_position`); category = question_category; the video is `video_of(row)` (default: its `yt_clip_link` id or `movie_name`)."
     out = []
-    for i, r in enumerate(read_table(path), 1):
-        _need(r, ("question", "choices", "answer_key_position"), path, i)
+    for i, r in _rows(path, ("question", "choices", "answer_key_position")):
         name = video_of(r) if video_of else str(r.get("yt_clip_link", "")).rsplit("=", 1)[-1] or str(r.get("movie_name", i))
         out.append(MCQItem(f"cinepile-{i}", _video(video_dir, name), r["question"], [str(c) for c in _list(r["choices"])], int(r["answer_key_position"]),
                            "cinepile", r.get("question_category", ""), meta={"hard_split": r.get("hard_split", "")}))
