@@ -194,7 +194,7 @@ def make_trainer(recipe:Recipe, stage:Stage, model, processor, ds, out:Path, cal
     return cls(model=model, args=trl_args(recipe, stage, out), train_dataset=ds, processing_class=processor,
                data_collator=col(processor, FrameLoader(n_frames=recipe.n_frames)), peft_config=lora_config(stage), callbacks=list(callbacks))
 
-# %% ../nbs/40_train.ipynb #b7d7f039
+# %% ../nbs/40_train.ipynb #5d106f23
 def versions() -> dict:
     "Versions of the libraries a run depends on."
     import accelerate, peft, transformers, trl, timepref
@@ -206,7 +206,7 @@ def _last_checkpoint(folder:Path) -> str|None:
     return str(cks[-1]) if cks else None
 
 def _callbacks(recipe:Recipe, out:Path) -> list:
-    if not recipe.tensorboard: return []
+    if not recipe.tensorboard or not _main(): return []   # one event file, from the main process
     from torch.utils.tensorboard import SummaryWriter
     from transformers.integrations import TensorBoardCallback
     return [TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tb")))]
