@@ -105,12 +105,15 @@ def load_timewar(path, video_dir=None, shuffled:bool=False, video_of:Callable[[s
                            "shuffled" if shuffled else "normal", group=re.sub(r"[._-]shuffled?$", "", str(r["id"])) if shuffled else str(r["id"])))
     return out
 
-# %% ../nbs/50_benchmarks.ipynb #a0000cef
+# %% ../nbs/50_benchmarks.ipynb #9e714dcd
 TEXT_Q = "Which caption best describes this video?"
 VIDEO_Q = "Which video segment matches this caption? Caption: {cap}"
 
 def load_vinoground(path, video_dir=None, concat_dir=None) -> list[MCQItem]:
     "Text-task items (2 per pair) and, with `concat_dir` (`{index}.mp4`: pos, black gap, neg), video-task items (2 per pair)."
+    d = Path(video_dir) if video_dir else None
+    if d and concat_dir is None and (d / "videos").is_dir():   # one folder holding videos/ and concat/ (as `eval.world_vinoground` writes)
+        video_dir, concat_dir = d / "videos", (d / "concat" if (d / "concat").is_dir() else None)
     out = []
     for i, r in _rows(path, ("index", "pos_cap", "neg_cap")):
         k, cat = str(r["index"]), f"{r.get('major', '')}/{r.get('minor', '')}".strip("/")

@@ -17,8 +17,8 @@ from .records import RecordError, Scene, VideoRecord, append_jsonl, from_dict
 
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'Skip', 'ItemResult', 'keep_lines', 'read_progress', 'check_settings', 'sibling', 'progress_path',
-           'run_items', 'prefetch_batches', 'timewarp_annotation_record', 'raw_video_items', 'video_items',
-           'need_record', 'pair_items']
+           'run_items', 'asking_step', 'prefetch_batches', 'timewarp_annotation_record', 'raw_video_items',
+           'video_items', 'need_record', 'pair_items']
 
 # %% ../nbs/30_pipeline.ipynb #a67b43d5
 class Skip(Exception):
@@ -185,6 +185,19 @@ def _batched(step:Callable) -> Callable:
         if len(res) != len(chunk): raise ValueError(f"a batched step returned {len(res)} results for {len(chunk)} items")
         return [(k, r) for (k, _), r in zip(chunk, res) if k in chunk.todo]
     return run
+
+# %% ../nbs/30_pipeline.ipynb #932759ba
+def asking_step(ask:Callable[[list], list], plan:Callable[[Any], tuple[Any, list]], finish:Callable[[Any, list, ItemResult], Any]) -> Callable:
+    "A batched step: `plan` each item (`Skip` drops it), one `ask` for all the batch's requests (answers in order), `finish` each item."
+    def step(items:list) -> list[ItemResult]:
+        out, todo = [ItemResult() for _ in items], []
+        for i, it in enumerate(items):
+            try: todo.append((i, *plan(it)))
+            except Skip as e: out[i].skip(str(e))
+        answers = iter(ask([q for _, _, qs in todo for q in qs]))
+        for i, state, qs in todo: finish(state, [next(answers) for _ in qs], out[i])
+        return out
+    return step
 
 # %% ../nbs/30_pipeline.ipynb #c412cb17
 def prefetch_batches(items:Iterable[tuple[str, Any]], step:Callable, llm, log:str|Path|None=None, settings:dict|None=None,

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_records.ipynb #f38e14b1
 from __future__ import annotations
-import dataclasses, json, os, tempfile
+import dataclasses, hashlib, json, os, tempfile
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Union, get_args, get_origin, get_type_hints
 
 # %% auto #0
 __all__ = ['Scene', 'VideoRecord', 'PrefPair', 'KTORow', 'SFTRow', 'MCQItem', 'RecordError', 'from_dict', 'to_dict',
-           'write_jsonl', 'append_jsonl', 'iter_jsonl', 'read_jsonl']
+           'write_jsonl', 'append_jsonl', 'iter_jsonl', 'read_jsonl', 'file_sha256']
 
 # %% ../nbs/00_records.ipynb #985ee067
 @dataclass
@@ -184,3 +184,8 @@ def iter_jsonl(path, cls=None) -> Iterator:
 def read_jsonl(path, cls=None) -> list:
     "All records of `path` as a list (see `iter_jsonl`)."
     return list(iter_jsonl(path, cls))
+
+# %% ../nbs/00_records.ipynb #9209eb96
+def file_sha256(path) -> str:
+    "The SHA-256 of a file's bytes, as hex: what run records and results cite their data by."
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..base import DESCRIBE, FIRST, LAST
 from ..collate import read_trl_jsonl, trl_row
 from ..llm import JUDGE_TASK, LLM, LLMError, ParseError, RulesLLM, seeded
-from ..pipeline import ItemResult, Skip, need_record, run_items, sibling
+from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
 from ..records import PrefPair
 from ..respond import Request, VideoResponder
 from .implicit import clean_frames
@@ -67,16 +67,14 @@ def _hound_pairs(rec, question:str, k:int, frames:list, answers:list[str], respo
 # %% ../../nbs/35_hound.ipynb #3c1df0ce
 def hound_step(responder:VideoResponder, llm:LLM, cfg:HoundConfig):
     "The Base-DPO step for a batch of video items: sample `k` answers per question, judge them, pair best with worst."
-    def step(items:list) -> list[ItemResult]:
-        out, todo = [ItemResult() for _ in items], []
-        for i, it in enumerate(items):
-            try: rec = need_record(it); frames = clean_frames(rec, responder)   # decoded once, kept for the responder
-            except Skip as e: out[i].skip(str(e)); continue
-            todo += [(i, rec, k, q, frames) for k, q in enumerate(hound_questions(rec.id, cfg))]
-        answers = responder([Request(rec.path, q, f, key=f"{rec.id}.{k}@{cfg.seed}") for _, rec, k, q, f in todo])
-        for (i, rec, k, q, f), a in zip(todo, answers): _hound_pairs(rec, q, k, f, a, responder, llm, cfg, out[i])
-        return out
-    return step
+    def plan(it):
+        rec = need_record(it); frames = clean_frames(rec, responder)   # decoded once, kept for the responder
+        qs = list(enumerate(hound_questions(rec.id, cfg)))
+        return (rec, frames, qs), [Request(rec.path, q, frames, key=f"{rec.id}.{k}@{cfg.seed}") for k, q in qs]
+    def finish(state, answers, res):
+        rec, frames, qs = state
+        for (k, q), a in zip(qs, answers): _hound_pairs(rec, q, k, frames, a, responder, llm, cfg, res)
+    return asking_step(responder, plan, finish)
 
 # %% ../../nbs/35_hound.ipynb #8f7406ea
 def hound(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None, cfg:HoundConfig|None=None,

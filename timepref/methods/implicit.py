@@ -12,7 +12,7 @@ from ..base import DESCRIBE
 from ..collate import read_trl_jsonl, trl_row
 from ..llm import seeded
 from ..perturb import hallucination_prompt
-from ..pipeline import ItemResult, Skip, need_record, run_items, sibling
+from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
 from ..records import PrefPair
 from ..respond import Request, VideoResponder
 
@@ -43,9 +43,8 @@ def implicit_requests(video:str, key:str, cfg:ImplicitConfig, frames:list|None=N
     return Request(video, prompt, f, key=k), Request(video, prompt, f, corrupt=kind, key=k), kind
 
 # %% ../../nbs/32_timewarp_implicit.ipynb #840a2dd6
-def _pair(rec, chosen:str, rejected:str, creq:Request, rreq:Request, kind:str, responder:VideoResponder, cfg:ImplicitConfig) -> ItemResult:
-    "The pair of one video, or the counted reason there is none."
-    res = ItemResult()
+def _pair(rec, chosen:str, rejected:str, creq:Request, rreq:Request, kind:str, responder:VideoResponder, cfg:ImplicitConfig, res:ItemResult) -> ItemResult:
+    "The pair of one video in `res`, or the counted reason there is none."
     if not chosen: return res.skip("empty chosen answer")
     if chosen == rejected: return res.skip(f"rejected equals chosen ({kind})")
     meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "seed": cfg.seed,
@@ -62,17 +61,14 @@ def clean_frames(rec, responder:VideoResponder) -> list[int]:
 
 def implicit_step(responder:VideoResponder, cfg:ImplicitConfig):
     "The TimeWarp-Implicit step for a batch of video items: one result per item."
-    def step(items:list) -> list[ItemResult]:
-        out, todo = [None] * len(items), []
-        for i, it in enumerate(items):
-            try: rec = need_record(it, "video", scenes=False); frames = clean_frames(rec, responder)
-            except Skip as e: out[i] = ItemResult().skip(str(e)); continue
-            todo.append((i, rec, *implicit_requests(rec.path, rec.id, cfg, frames)))
-        answers = responder([q for _, _, c, r, _ in todo for q in (c, r)])
-        for k, (i, rec, c, r, kind) in enumerate(todo):
-            out[i] = _pair(rec, answers[2 * k][0], answers[2 * k + 1][0], c, r, kind, responder, cfg)
-        return out
-    return step
+    def plan(it):
+        rec = need_record(it, "video", scenes=False)
+        c, r, kind = implicit_requests(rec.path, rec.id, cfg, clean_frames(rec, responder))
+        return (rec, c, r, kind), [c, r]
+    def finish(state, answers, res):
+        rec, c, r, kind = state
+        _pair(rec, answers[0][0], answers[1][0], c, r, kind, responder, cfg, res)
+    return asking_step(responder, plan, finish)
 
 # %% ../../nbs/32_timewarp_implicit.ipynb #874636a5
 def timewarp_implicit(items:list, out:str|Path, responder:VideoResponder, cfg:ImplicitConfig|None=None,

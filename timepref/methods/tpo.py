@@ -11,7 +11,7 @@ from pathlib import Path
 from ..collate import read_trl_jsonl, trl_row
 from ..llm import TPO_FILTER_TASK, TPO_QUESTIONS_TASK, TPO_TYPES, LLM, LLMError, ParseError, RulesLLM, seeded
 from ..perturb import PerturbationError, incomplete_frames, irrelevant_frames, relevant_window
-from ..pipeline import ItemResult, Skip, need_record, run_items, sibling
+from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
 from ..records import PrefPair, VideoRecord
 from ..respond import Request, VideoResponder
 from ..video import VideoReadError, sample_indices, video_meta
@@ -91,17 +91,11 @@ def _filtered(rec, kind, sa, sb, caps, qtype, q, chosen, rejected, responder, ll
 # %% ../../nbs/34_tpo.ipynb #54367d9c
 def tpo_step(responder:VideoResponder, llm:LLM, cfg:TPOConfig):
     "The TPO step for a batch of video items: answers on S_a and S_b in batches, then the post-filter."
-    def step(items:list) -> list[ItemResult]:
-        out, todo = [ItemResult() for _ in items], []
-        for i, it in enumerate(items):
-            try: todo.append((i, rec := need_record(it), *_plan(rec, responder, llm, cfg)))
-            except Skip as e: out[i].skip(str(e))
-        reqs = [Request(rec.path, q, frames, key=rec.id) for _, rec, kind, sa, sb, caps, qt, q in todo for frames in (sa, sb)]
-        answers = responder(reqs)
-        for k, (i, rec, *plan) in enumerate(todo):
-            _filtered(rec, *plan, answers[2 * k][0], answers[2 * k + 1][0], responder, llm, cfg, out[i])
-        return out
-    return step
+    def plan(it):
+        rec = need_record(it); kind, sa, sb, caps, qt, q = _plan(rec, responder, llm, cfg)
+        return (rec, kind, sa, sb, caps, qt, q), [Request(rec.path, q, frames, key=rec.id) for frames in (sa, sb)]
+    def finish(state, answers, res): _filtered(*state, answers[0][0], answers[1][0], responder, llm, cfg, res)
+    return asking_step(responder, plan, finish)
 
 # %% ../../nbs/34_tpo.ipynb #4eb88a99
 def tpo(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None, cfg:TPOConfig|None=None,
