@@ -5,8 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo_out
+E2E_OUT ?= runs/e2e
+# extra papermill parameters for `make e2e`, e.g. E2E_ARGS='-y "{seeds: [0], arms: [tpo, sft]}"'
+E2E_ARGS ?=
 
-.PHONY: install test test-nbs check-clean check-export pytest demo clean
+.PHONY: install test test-nbs check-clean check-export pytest demo e2e clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +41,11 @@ test: check-clean check-export test-nbs pytest
 
 demo: install
 	$(BIN)/timepref demo --out $(DEMO_OUT)
+
+# the end-to-end experiment: papermill executes experiments/e2e.ipynb into $(E2E_OUT)/ (results.json, table.md, e2e.png)
+e2e: install
+	@mkdir -p $(E2E_OUT)
+	$(BIN)/papermill experiments/e2e.ipynb $(E2E_OUT)/e2e.ipynb -p out $(abspath $(E2E_OUT)) $(E2E_ARGS)
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache _proc _docs

@@ -26,10 +26,11 @@ from .benchmarks import LOADERS
 from .eval import evaluate, evaluate_world
 from .probe import evaluate_probe
 from .respond import GenConfig, VideoResponder
+from .experiments import ARMS, E2EConfig, run_e2e, write_report
 
 # %% auto #0
 __all__ = ['cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit', 'cmd_hound', 'cmd_tpo',
-           'cmd_temple', 'cmd_eval', 'parser', 'main', 'run']
+           'cmd_temple', 'cmd_eval', 'cmd_e2e', 'parser', 'main', 'run']
 
 # %% ../nbs/90_cli.ipynb #176e2615
 def _add_world(sub):
@@ -277,11 +278,36 @@ def _add_eval(sub):
     p.add_argument("--out", required=True, help="results JSON (with every item's prediction)")
     p.set_defaults(func=cmd_eval)
 
+def cmd_e2e(a) -> dict:
+    "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
+    cfg = E2EConfig(n_videos=a.n_videos, world_seed=a.world_seed, base_steps=a.base_steps, n_frames=a.n_frames, arms=tuple(a.arms or ARMS),
+                    seeds=tuple(a.seeds), limit=a.limit, overrides=tuple(a.set), batch_size=a.batch_size)
+    res = run_e2e(a.out, cfg, progress=sys.stderr.isatty(), log=True)
+    rep = write_report(res, a.out)
+    pick = ("timewar", "vino_text", "probe")
+    return {"out": str(a.out), "seconds": res["seconds"], "table": rep["table"], "figure": rep["figure"],
+            "before": {s: round(res["before"]["scores"][s], 4) for s in pick},
+            "after": {f"{r['arm']}-{r['seed']}": {s: round(r["scores"][s], 4) for s in pick} for r in res["arms"]},
+            "claims_agreeing": f"{sum(c['agrees'] for c in rep['claims'])} of {len(rep['claims'])}"}
+
+def _add_e2e(sub):
+    d = E2EConfig()
+    p = sub.add_parser("e2e", help="end to end on the built-in world: base model -> each method's data -> its recipe -> suite + probe, before/after")
+    p.add_argument("--out", required=True, help="run folder (a rerun goes on from what it holds)")
+    p.add_argument("--arms", nargs="+", choices=list(ARMS), default=None, help="arms to run (default: all)")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
+    p.add_argument("--n-videos", type=int, default=d.n_videos); p.add_argument("--world-seed", type=int, default=d.world_seed)
+    p.add_argument("--base-steps", type=int, default=d.base_steps); p.add_argument("--n-frames", type=int, default=d.n_frames)
+    p.add_argument("--limit", type=int, default=None, help="only the first N training videos per data method")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="videos per generation batch")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe overrides for every arm, e.g. defaults.epochs=2")
+    p.set_defaults(func=cmd_e2e)
+
 def parser() -> argparse.ArgumentParser:
     "The `timepref` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="timepref", description="Temporal preference learning for video LLMs.")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_demo): add(sub)
+    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_e2e, _add_demo): add(sub)
     return p
 
 def main(argv:list[str]|None=None) -> dict:

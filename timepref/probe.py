@@ -77,7 +77,7 @@ def evaluate_probe(model_dir, data, scorer:str="loglik", n_frames:int=8, split:s
     rows = _score(ok, scorer, model_dir, n_frames, batch_size, 4, seed)
     res = {"model": str(model_dir), "benchmark": "probe", "data": str(data), "scorer": scorer, "n_frames": n_frames, "seed": seed,
            "videos": len({it.group for it in ok}), "statements": len(ok), "skipped": dict(skipped), **probe_scores(ok, rows), "rows": rows}
-    if out: Path(out).write_text(json.dumps(res, indent=1))
+    if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
     return res
 
 # %% ../nbs/52_probe.ipynb #44bcecf3

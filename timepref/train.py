@@ -144,6 +144,7 @@ def _matches(row:dict, where:dict) -> bool:
 def stage_dataset(stage:Stage) -> datasets.Dataset:
     "The rows a stage trains on."
     if not Path(stage.data).exists(): raise ValueError(f"stage {stage.name or stage.kind}: no data file {stage.data}")
+    if Path(stage.data).stat().st_size == 0: raise ValueError(f"{stage.data}: no rows (an empty file)")
     ds = datasets.load_dataset("json", data_files=str(stage.data), split="train")
     if missing := [k for k in stage.where if k not in ds.column_names]: raise ValueError(f"{stage.data}: no column(s) {missing} to filter on")
     if stage.where: ds = ds.filter(lambda r: _matches(r, stage.where))

@@ -1,0 +1,45 @@
+"The end-to-end experiment: `timepref e2e` at toy scale, then its papermill notebook on the same run folder."
+import json, subprocess, sys
+from pathlib import Path
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+ARMS = ["timewarp-explicit", "timewarp-kto"]
+SMALL = {"n_videos": 40, "base_steps": 20, "seeds": [0], "limit": 8, "batch_size": 8}
+
+
+def cli_args(d: dict) -> list:
+    return [x for k, v in d.items() for x in (f"--{k.replace('_', '-')}", *(v if isinstance(v, list) else [v]))]
+
+
+def test_e2e_command_then_papermill_notebook(tmp_path):
+    out = tmp_path / "e2e"
+    res = json.loads(run_cli("e2e", "--out", out, "--arms", *ARMS, *cli_args(SMALL)).stdout)
+    assert set(res["after"]) == {"timewarp-explicit-0", "timewarp-kto-0"}
+    rec = json.loads((out / "results.json").read_text())
+    files = rec["data"]["0"]["files"]
+    kto = next(a for a in rec["arms"] if a["arm"] == "timewarp-kto")
+    assert kto["rows"] == files["kto"] == files["explicit"] > 0          # as many KTO rows as explicit pairs, as the paper draws
+    assert rec["base_model"]["config"]["steps"] == 20 and set(rec["before"]["scores"]) == set(kto["scores"])
+    assert [line.split(" |")[0] for line in (out / "table.md").read_text().splitlines()[2:6]] == ["| chance", "| base model", "| timewarp-explicit", "| timewarp-kto"]
+    assert (out / "e2e.png").stat().st_size > 1000
+
+    # the experiment notebook on the same folder: it reports the run and trains nothing again
+    done = {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")}
+    params = json.dumps(SMALL | {"arms": ARMS})
+    subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "experiments/e2e.ipynb"), str(out / "e2e.ipynb"),
+                    "-p", "out", str(out), "-y", params], check=True, capture_output=True, timeout=600)
+    assert {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")} == done
+    cells = json.loads((out / "e2e.ipynb").read_text())["cells"]
+    assert not [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert "timewarp-kto" in json.dumps([c.get("outputs") for c in cells])
+
+    # the same folder with another base model is refused, naming the setting; nothing written is lost
+    r = run_cli("e2e", "--out", out, "--arms", *ARMS, *cli_args(SMALL | {"base_steps": 21}), check=False)
+    assert r.returncode == 1 and "base_steps 20 (now 21)" in r.stderr
+    assert {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")} == done
+
+
+def test_e2e_unknown_arm(tmp_path):
+    r = run_cli("e2e", "--out", tmp_path / "x", "--arms", "ppo", check=False)
+    assert r.returncode == 2 and "invalid choice: 'ppo'" in r.stderr
