@@ -30,8 +30,14 @@ def test_eval_benchmark_file_both_scorers(setup):
     if not tw.exists(): run_cli("eval", "--model", d / "model", "--bench", "world", "--data", d / "world", "--n-frames", 4, "--out", d / "r.json")
     args = ["eval", "--model", d / "model", "--bench", "timewar", "--data", tw / "tw.timewar_normal_benchmark.json", "--videos", d / "world" / "videos",
             "--n-frames", 4, "--limit", 4]
-    ll = json.loads(run_cli(*args, "--shuffled", tw / "tw.timewar_shuffled_benchmark.json", "--out", d / "ll.json").stdout)
-    assert ll["normal"]["scored"] == 4 and abs(ll["timewar"]["drop"] - (ll["normal"]["accuracy"] - ll["shuffled"]["accuracy"])) < 1e-9
+    twins = ["--shuffled", tw / "tw.timewar_shuffled_benchmark.json"]
+    no_folder = run_cli(*args, *twins, "--out", d / "x.json", check=False)
+    assert no_folder.returncode == 1 and "--shuffled-videos" in no_folder.stderr          # never the originals by default
+    ll = json.loads(run_cli(*args, *twins, "--shuffled-videos", tw / "shuffled_videos", "--out", d / "ll.json").stdout)
+    assert ll["normal"]["scored"] == ll["shuffled"]["scored"] == 4
+    full = json.loads((d / "ll.json").read_text())["parts"]
+    assert all(r["video"].startswith(str(tw / "shuffled_videos")) for r in full["shuffled"]["rows"])
+    assert all(r["video"].startswith(str(d / "world" / "videos")) for r in full["normal"]["rows"])
     gen = json.loads(run_cli(*args, "--scorer", "generate", "--out", d / "gen.json").stdout)
     rows = json.loads((d / "gen.json").read_text())["parts"]["normal"]["rows"]
     assert gen["scorer"] == "generate" and all("reply" in r for r in rows)

@@ -279,3 +279,45 @@ def test_cli_difficulty(world, tiny_model, tmp_path):
     assert "mean per token" in rep["scorer"] and len(json.loads((tmp_path / "d.json").read_text())["rows"]) == 5
     bad = run_cli("data", "difficulty", "--pairs", tmp_path / "none.jsonl", "--model", tiny_model, check=False)
     assert bad.returncode == 1 and "none.jsonl" in bad.stderr
+
+
+def test_second_run_into_same_output_touches_nothing(world, tmp_path):
+    "A run that finds the output locked is refused before it removes anything of the run that holds it."
+    import fcntl
+    from timepref.records import RecordError
+    wdir, _ = world
+    out = tmp_path / "tw.jsonl"
+    half = tmp_path / "tw_videos" / ".w11-00002.shuffle.abc123.mp4"     # the first run's video being written
+    half.parent.mkdir(parents=True); half.write_bytes(b"partial")
+    with open(progress_path(out).with_name(progress_path(out).name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)                   # the first run holds the lock
+        with pytest.raises(RecordError, match="another run is writing this output"):
+            timewarp_explicit(video_items(world=wdir, split=None), out, progress=False)
+        assert half.read_bytes() == b"partial"
+    timewarp_explicit(video_items(world=wdir, split=None), out, progress=False)  # once it is free: cleared, then run
+    assert not half.exists() and out.stat().st_size > 0
+
+
+def test_absurd_timings_are_counted_skips(world, tmp_path):
+    "Infinity, 1e308, overlapping scenes, scenes past the file's end and an inflated duration: each a counted skip, twice."
+    wdir, _ = world
+    good = json.loads((wdir / "videos.jsonl").read_text().splitlines()[0])
+    good["path"] = str(wdir / good["path"])
+    def variant(i, change):
+        d = json.loads(json.dumps(good)); d["id"] = f"bad{i}"; change(d); return json.dumps(d)
+    def last_end(v): return lambda d: d["scenes"][-1].__setitem__("end", v)
+    def both(v): return lambda d: (d.__setitem__("duration", v), d["scenes"][-1].__setitem__("end", v))
+    def overlap(d): d["scenes"][1]["start"] = d["scenes"][0]["start"]
+    def duration(d): d["duration"] = 9999.0
+    lines = [json.dumps(good), variant(0, last_end(float("inf"))), variant(1, both(1e308)), variant(2, overlap),
+             variant(3, both(good["duration"] + 30)), variant(4, duration)]
+    (tmp_path / "videos.jsonl").write_text("\n".join(lines) + "\n")
+    for out in ("a", "b"):   # a rerun into a fresh output meets the same records: no crash either time
+        s = timewarp_explicit(video_items(annotations=tmp_path / "videos.jsonl"), tmp_path / out / "tw.jsonl", progress=False)
+        assert s["items"] == 6 and s["items_skipped"] == 5, s["skips"]
+    reasons = " | ".join(s["skips"])
+    for why in ("expected a finite number", "scenes end past the video", "scenes must not overlap", "the file lasts"):
+        assert why in reasons, (why, reasons)
+    assert str(tmp_path) not in reasons
+    recut = [json.loads(l) for l in (tmp_path / "a" / "tw.videos.jsonl").read_text().splitlines()]
+    assert recut and max(r["duration"] for r in recut) <= good["duration"] + 1e-6

@@ -125,8 +125,8 @@ def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=
     for chunk in tqdm(chunks, disable=not progress, desc="scoring"):
         for it, lp in zip(chunk, option_logps(model, col, chunk, reverse)):
             pred = int(lp.argmax())
-            out.append({"id": it.id, "category": it.category, "pred": pred, "answer": it.answer, "correct": pred == it.answer,
-                        "chance": 1 / len(it.options)})
+            out.append({"id": it.id, "video": it.video, "category": it.category, "pred": pred, "answer": it.answer,
+                        "correct": pred == it.answer, "chance": 1 / len(it.options)})
     return out
 
 # %% ../nbs/12_base.ipynb #20eca1eb

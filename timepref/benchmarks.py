@@ -11,9 +11,9 @@ from typing import Callable, Sequence
 from .records import MCQItem, RecordError
 
 # %% auto #0
-__all__ = ['ANSWER_PHRASES', 'TEXT_Q', 'VIDEO_Q', 'LOADERS', 'read_table', 'extract_choice', 'load_timewar', 'load_vinoground',
-           'load_tempcompass', 'load_tvbench', 'load_perception_test', 'load_videomme', 'load_mlvu', 'load_vitatecs',
-           'load_nextqa', 'load_cinepile', 'load_benchmark']
+__all__ = ['ANSWER_PHRASES', 'TEXT_Q', 'VIDEO_Q', 'VINOGROUND_DIRS', 'LOADERS', 'read_table', 'extract_choice', 'load_timewar',
+           'load_vinoground', 'load_tempcompass', 'load_tvbench', 'load_perception_test', 'load_videomme', 'load_mlvu',
+           'load_vitatecs', 'load_nextqa', 'load_cinepile', 'load_benchmark']
 
 # %% ../nbs/50_benchmarks.ipynb #267cbdb6
 def read_table(path) -> list[dict]:
@@ -84,46 +84,60 @@ def extract_choice(text:str, n_options:int) -> int|None:
     return letters.index(max((c for c in cands if c[0] == best), key=lambda c: c[1])[2])
 
 # %% ../nbs/50_benchmarks.ipynb #2d121b5d
-def _prefix_video(video_dir) -> Callable[[str], str]:
-    stems = sorted((p.stem for p in Path(video_dir).glob("*.mp4")), key=len, reverse=True) if video_dir else []
-    def find(i:str) -> str:
-        s = next((s for s in stems if i.startswith(s)), None)
-        return str(Path(video_dir) / f"{s}.mp4") if s else _video(video_dir, i)
+def _prefix_video(video_dir) -> Callable[[str], str|None]:
+    "The path of the file in `video_dir` named by an id or by its longest prefix that ends at `.`, `_` or `-`; else None."
+    stems = sorted((p.stem for p in Path(video_dir).glob("*.mp4")), key=len, reverse=True)
+    def find(i:str) -> str|None:
+        s = next((s for s in stems if i == s or (i.startswith(s) and i[len(s)] in "._-")), None)
+        return str(Path(video_dir) / f"{s}.mp4") if s else None
     return find
 
+def _twin_group(i:str) -> str: return re.sub(r"[._-]shuffled?$", "", i)
+
 def load_timewar(path, video_dir=None, shuffled:bool=False, video_of:Callable[[str], str]|None=None) -> list[MCQItem]:
-    "TimeWar items (`shuffled`: the file of twins on shuffled videos); `group` ties a twin (id `<normal id>.shuffle`) to its normal item."
-    find, out = video_of or _prefix_video(video_dir), []
+    """TimeWar items; `shuffled`: the twins' file, with `video_dir` the folder of the *shuffled* videos (found by the
+    normal id). `group` ties a twin (id `<normal id>.shuffle`) to its normal item."""
+    find, out = video_of or (_prefix_video(video_dir) if video_dir else None), []
     for i, r in _rows(path, ("id", "question", "answer")):
         lines = r["question"].split("\n")
         opts = [(int(m.group(1)), m.group(2).strip()) for l in lines if (m := re.match(r"^\s*(\d+)[.)]\s*(.+)$", l))]
         if len(opts) < 2: raise RecordError("fewer than 2 numbered options in the question", path, i, "question")
         m = re.match(r"^\s*(\d+)", str(r["answer"]))
-        if not m or not 1 <= int(m.group(1)) <= len(opts): raise RecordError(f"answer {r['answer']!r} is not one of the options", path, i, "answer")
+        if not m or not 1 <= int(m.group(1)) <= len(opts):
+            raise RecordError(f"answer {r['answer']!r} is not one of the options", path, i, "answer")
         q = "\n".join(l for l in lines if not re.match(r"^\s*\d+[.)]\s", l)).strip()
-        out.append(MCQItem(str(r["id"]), find(str(r["id"])), q, [o for _, o in opts], int(m.group(1)) - 1, "timewar",
-                           "shuffled" if shuffled else "normal", group=re.sub(r"[._-]shuffled?$", "", str(r["id"])) if shuffled else str(r["id"])))
+        iid = str(r["id"]); group = _twin_group(iid) if shuffled else iid
+        video = _video(video_dir, r["video"]) if r.get("video") else find(group) if find else iid
+        if video is None:
+            kind = "shuffled video" if shuffled else "video"
+            raise RecordError(f"no {kind} for item {iid!r} in {video_dir} (a file named by {group!r} or a prefix of it)",
+                              path, i, "id")
+        out.append(MCQItem(iid, video, q, [o for _, o in opts], int(m.group(1)) - 1, "timewar",
+                           "shuffled" if shuffled else "normal", group=group))
     return out
 
 # %% ../nbs/50_benchmarks.ipynb #9e714dcd
 TEXT_Q = "Which caption best describes this video?"
 VIDEO_Q = "Which video segment matches this caption? Caption: {cap}"
+VINOGROUND_DIRS = ("vinoground_videos", "vinoground_videos_concated")   # the release's folders: text task, video task
 
 def load_vinoground(path, video_dir=None, concat_dir=None) -> list[MCQItem]:
-    "Text-task items (2 per pair) and, with `concat_dir` (`{index}.mp4`: pos, black gap, neg), video-task items (2 per pair)."
+    """Text-task items (2 per pair) and, with `concat_dir` (`{index}.mp4`: pos, black gap, neg), video-task items (2 per
+    pair). `video_dir` may be the release's root folder: its `VINOGROUND_DIRS` are then used."""
     d = Path(video_dir) if video_dir else None
-    if d and concat_dir is None and (d / "videos").is_dir():   # one folder holding videos/ and concat/ (as `eval.world_vinoground` writes)
-        video_dir, concat_dir = d / "videos", (d / "concat" if (d / "concat").is_dir() else None)
+    if d and concat_dir is None and (d / VINOGROUND_DIRS[0]).is_dir():
+        video_dir, concat_dir = d / VINOGROUND_DIRS[0], (d / VINOGROUND_DIRS[1] if (d / VINOGROUND_DIRS[1]).is_dir() else None)
     out = []
     for i, r in _rows(path, ("index", "pos_cap", "neg_cap")):
         k, cat = str(r["index"]), f"{r.get('major', '')}/{r.get('minor', '')}".strip("/")
         caps = [r["pos_cap"], r["neg_cap"]]
         for s, side in enumerate(("pos", "neg")):
-            out.append(MCQItem(f"{k}_{side}_text", _video(video_dir, f"{k}_{side}"), TEXT_Q, caps, s, "vinoground", cat, group=k, meta={"task": "text"}))
+            out.append(MCQItem(f"{k}_{side}_text", _video(video_dir, f"{k}_{side}"), TEXT_Q, caps, s, "vinoground", cat,
+                               group=k, meta={"task": "text"}))
         if concat_dir:
             for s, side in enumerate(("pos", "neg")):
-                out.append(MCQItem(f"{k}_{side}_video", _video(concat_dir, k), VIDEO_Q.format(cap=caps[s]), ["first fragment", "second fragment"], s,
-                                   "vinoground", cat, group=k, meta={"task": "video"}))
+                out.append(MCQItem(f"{k}_{side}_video", _video(concat_dir, k), VIDEO_Q.format(cap=caps[s]),
+                                   ["first fragment", "second fragment"], s, "vinoground", cat, group=k, meta={"task": "video"}))
     return out
 
 # %% ../nbs/50_benchmarks.ipynb #b971106c

@@ -262,7 +262,7 @@ def cmd_eval(a) -> dict:
         res = evaluate_world(a.model, a.data, Path(a.out).with_name(Path(a.out).stem + "_suite"), **kw)
         Path(a.out).write_text(json.dumps(res, indent=1))
         return {k: {part: p["accuracy"]["accuracy"] for part, p in r["parts"].items()} for k, r in res.items()}
-    res = evaluate(a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, out=a.out, **kw)
+    res = evaluate(a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, shuffled_videos=a.shuffled_videos, out=a.out, **kw)
     return {"benchmark": a.bench, "scorer": a.scorer, **{part: {"accuracy": p["accuracy"]["accuracy"], "scored": p["scored"], "skipped": p["skipped"]}
                                                          for part, p in res["parts"].items()}} | ({"timewar": res["timewar"]} if "timewar" in res else {})
 
@@ -272,6 +272,8 @@ def _add_eval(sub):
     p.add_argument("--data", required=True, help="the benchmark file (--bench world: a world folder; --bench probe: a world folder or VideoRecord JSONL)")
     p.add_argument("--videos", default=None, help="the benchmark's video folder")
     p.add_argument("--shuffled", default=None, help="TimeWar: the shuffled twin file, for the normal - shuffled drop")
+    p.add_argument("--shuffled-videos", default=None,
+                   help="TimeWar: the folder of the shuffled videos the twins are scored on, named by the normal id or its video's id")
     p.add_argument("--scorer", default="loglik", choices=("loglik", "generate"))
     p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=8); p.add_argument("--seed", type=int, default=0)

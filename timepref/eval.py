@@ -5,21 +5,22 @@ lmms-eval's answer extraction — and report accuracy with the benchmark's own m
 
 # %% ../nbs/51_eval.ipynb #9af10f8f
 from __future__ import annotations
-import csv, json, re, shutil
+import csv, json, os, re, shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 from .base import accuracy, describe_answer, score_items
-from .benchmarks import extract_choice, load_benchmark, load_timewar
+from .benchmarks import VINOGROUND_DIRS, extract_choice, load_benchmark, load_timewar
 from .collate import FrameLoader, VideoCollator
-from .records import MCQItem, file_sha256
+from .records import MCQItem, VideoRecord, file_sha256
 from .respond import GenConfig, Request, VideoResponder
 from .video import VideoReadError, cut_video, iter_frames, video_meta, write_mp4
 
 # %% auto #0
 __all__ = ['INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'mcq_prompt', 'readable', 'score_loglik', 'yes_no', 'score_generate',
-           'pair_scores', 'metrics', 'evaluate', 'world_vinoground', 'world_suite', 'evaluate_world', 'plot_results']
+           'pair_scores', 'metrics', 'evaluate', 'world_vinoground', 'world_timewar', 'world_suite', 'evaluate_world',
+           'plot_results']
 
 # %% ../nbs/51_eval.ipynb #9306f649
 INSTRUCTION = "Answer with the option's letter from the given choices directly."
@@ -57,7 +58,7 @@ def score_generate(responder:VideoResponder, items:Sequence[MCQItem]) -> list[di
     out = []
     for it, (reply, *_) in zip(items, replies):
         pred = yes_no(reply) if it.options == YES_NO else extract_choice(reply, len(it.options))
-        out.append({"id": it.id, "category": it.category, "pred": -1 if pred is None else pred, "answer": it.answer,
+        out.append({"id": it.id, "video": it.video, "category": it.category, "pred": -1 if pred is None else pred, "answer": it.answer,
                     "correct": pred == it.answer, "chance": 1 / len(it.options), "reply": reply, "scorer": "generate"})
     return out
 
@@ -87,27 +88,45 @@ def metrics(bench:str, items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
     return m
 
 # %% ../nbs/51_eval.ipynb #c18bba60
-def _score(items, scorer, model_dir, n_frames, batch_size, max_new_tokens, seed):
+def _scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed):
+    "A function that scores a list of items with the model in `model_dir`, loaded once."
     from timepref.models import load_video_llm
     if scorer == "loglik":
         model, proc = load_video_llm(model_dir)
-        return score_loglik(model, VideoCollator(proc, FrameLoader(n_frames=n_frames)), items, batch_size)
-    return score_generate(VideoResponder.load(model_dir, n_frames=n_frames, gen=GenConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)), items)
+        col = VideoCollator(proc, FrameLoader(n_frames=n_frames))   # decodes each video once for all parts
+        return lambda items: score_loglik(model, col, items, batch_size)
+    gen = GenConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+    responder = VideoResponder.load(model_dir, n_frames=n_frames, gen=gen)
+    return lambda items: score_generate(responder, items)
+
+def _score(items, scorer, model_dir, n_frames, batch_size, max_new_tokens, seed):
+    return _scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed)(items)
+
+def _timewar_parts(bench, videos, shuffled, shuffled_videos):
+    if not shuffled: return
+    if bench != "timewar": raise ValueError("shuffled= is TimeWar's twin file; only for bench='timewar'")
+    if not shuffled_videos: raise ValueError("TimeWar's shuffled twins are scored on the shuffled videos: give shuffled_videos= "
+                                             "(--shuffled-videos), a folder of them named by the normal item's id or its video's id")
+    if videos and Path(shuffled_videos).resolve() == Path(videos).resolve():
+        raise ValueError(f"shuffled_videos is the folder of the original videos ({videos}): the twins would be scored on the originals")
 
 def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_frames:int=8, limit:int|None=None, shuffled=None,
-             batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None) -> dict:
+             shuffled_videos=None, batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None) -> dict:
     "Score the model in `model_dir` on benchmark `bench` (file `data`, videos in `videos`); returns (and writes to `out`) the result."
     if scorer not in ("loglik", "generate"): raise ValueError(f"scorer must be loglik or generate, got {scorer!r}")
-    files = {"normal": data} | ({"shuffled": shuffled} if shuffled else {})
-    if shuffled and bench != "timewar": raise ValueError("shuffled= is TimeWar's twin file; only for bench='timewar'")
+    if limit is not None and limit < 1: raise ValueError(f"limit must be a positive number of items, got {limit}")
+    _timewar_parts(bench, videos, shuffled, shuffled_videos)
+    files = {"normal": (data, videos)} | ({"shuffled": (shuffled, shuffled_videos)} if shuffled else {})
     res = {"model": str(model_dir), "benchmark": bench, "scorer": scorer, "n_frames": n_frames, "seed": seed, "parts": {}}
-    for part, f in files.items():
-        items = (load_timewar(f, videos, shuffled=True) if part == "shuffled" else load_benchmark(bench, f, videos))[:limit]
+    score = None
+    for part, (f, vids) in files.items():
+        items = (load_timewar(f, vids, shuffled=True) if part == "shuffled" else load_benchmark(bench, f, vids))[:limit]
         ok, skipped = readable(items)
-        if not ok: raise ValueError(f"{f}: none of the {len(items)} items has a readable video (videos: {videos})")
-        rows = _score(ok, scorer, model_dir, n_frames, batch_size, max_new_tokens, seed)
-        res["parts"][part] = {"data": str(f), "data_sha256": file_sha256(f), "items": len(items), "scored": len(ok), "skipped": dict(skipped),
-                              **metrics(bench, ok, rows), "rows": rows}
+        if not ok: raise ValueError(f"{f}: none of the {len(items)} items has a readable video (videos: {vids})")
+        score = score or _scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed)
+        rows = score(ok)
+        res["parts"][part] = {"data": str(f), "data_sha256": file_sha256(f), "videos": str(vids), "items": len(items),
+                              "scored": len(ok), "skipped": dict(skipped), **metrics(bench, ok, rows), "rows": rows}
     if shuffled:
         a, b = (res["parts"][k]["accuracy"]["accuracy"] for k in ("normal", "shuffled"))
         res["timewar"] = {"normal": a, "shuffled": b, "drop": a - b}
@@ -118,14 +137,15 @@ def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_fra
 def world_vinoground(world, out, split:str="test", gap_s:float=2.0) -> Path:
     "Vinoground-format pairs from the world's `split` videos: each video vs its scene-reversed re-cut; returns the CSV path."
     from timepref.world import load_world
-    out = Path(out); (out / "videos").mkdir(parents=True, exist_ok=True); (out / "concat").mkdir(exist_ok=True)
+    out = Path(out); vids, cat = (out / d for d in VINOGROUND_DIRS)   # the release's layout
+    vids.mkdir(parents=True, exist_ok=True); cat.mkdir(exist_ok=True)
     rows = []
     for r in (r for r in load_world(world) if r.meta.get("split") == split and len(r.scenes) >= 2):
         k, caps = len(rows), [s.caption for s in r.scenes]
-        pos = shutil.copy(r.path, out / "videos" / f"{k}_pos.mp4")
-        neg = cut_video(r.path, out / "videos" / f"{k}_neg.mp4", [(s.start, s.end) for s in reversed(r.scenes)])
+        pos = shutil.copy(r.path, vids / f"{k}_pos.mp4")
+        neg = cut_video(r.path, vids / f"{k}_neg.mp4", [(s.start, s.end) for s in reversed(r.scenes)])
         black = [np.zeros_like(f) for f in iter_frames(pos, 0, 1 / r.fps)] * round(gap_s * r.fps)
-        write_mp4([*iter_frames(pos), *black, *iter_frames(neg)], out / "concat" / f"{k}.mp4", r.fps)
+        write_mp4([*iter_frames(pos), *black, *iter_frames(neg)], cat / f"{k}.mp4", r.fps)
         rows.append({"index": k, "major": "world", "minor": f"{len(caps)} scenes", "pos_vid": r.id, "pos_start": 0, "pos_end": r.duration,
                      "pos_cap": describe_answer(caps), "neg_vid": f"{r.id}-reversed", "neg_start": 0, "neg_end": r.duration, "neg_cap": describe_answer(caps[::-1])})
     if not rows: raise ValueError(f"{world}: no {split}-split videos with two or more scenes")
@@ -133,17 +153,33 @@ def world_vinoground(world, out, split:str="test", gap_s:float=2.0) -> Path:
         w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
     return out / "vinoground.csv"
 
+def _link(src, dst) -> Path:
+    "`dst` as a hard link to `src` (a copy where links are not possible)."
+    dst = Path(dst); dst.unlink(missing_ok=True)
+    try: os.link(src, dst)
+    except OSError: shutil.copy(src, dst)
+    return dst
+
+def world_timewar(world, out, split:str="test") -> dict:
+    """TimeWar on the world's `split` videos, in the official files, with `shuffled_videos/{video id}.mp4`: the shuffled
+    re-cut each twin is asked on. Returns `evaluate` keyword arguments."""
+    from timepref.methods.timewarp import timewarp_explicit, timewarp_outputs
+    from timepref.pipeline import video_items
+    from timepref.records import read_jsonl
+    out = Path(out); shuf = out / "shuffled_videos"
+    timewarp_explicit(video_items(world=world, split=split), out / "tw.jsonl", progress=False)
+    shuf.mkdir(exist_ok=True)
+    for it in read_jsonl(timewarp_outputs(out / "tw.jsonl")["timewar_shuffled"], MCQItem):
+        if not (shuf / f"{it.meta['source']}.mp4").exists(): _link(it.video, shuf / f"{it.meta['source']}.mp4")
+    return {"bench": "timewar", "data": out / "tw.timewar_normal_benchmark.json", "videos": Path(world) / "videos",
+            "shuffled": out / "tw.timewar_shuffled_benchmark.json", "shuffled_videos": shuf}
+
 def world_suite(world, out, split:str="test") -> dict:
     "The held-out suite of `world` under `out` (written unless it is there): `{name: evaluate keyword arguments}` per benchmark."
-    from timepref.methods.timewarp import timewarp_explicit
-    from timepref.pipeline import video_items
-    out = Path(out); tw, vg = out / "timewar", out / "vinoground"
-    if not (vg / "vinoground.csv").exists():
-        timewarp_explicit(video_items(world=world, split=split), tw / "tw.jsonl", progress=False)
-        world_vinoground(world, vg, split)
-    return {"timewar": {"bench": "timewar", "data": tw / "tw.timewar_normal_benchmark.json", "videos": Path(world) / "videos",
-                        "shuffled": tw / "tw.timewar_shuffled_benchmark.json"},
-            "vinoground": {"bench": "vinoground", "data": vg / "vinoground.csv", "videos": vg}}
+    out = Path(out); vg = out / "vinoground"
+    tw = world_timewar(world, out / "timewar", split)          # resumable: a finished one is read back, nothing redone
+    if not (vg / "vinoground.csv").exists(): world_vinoground(world, vg, split)
+    return {"timewar": tw, "vinoground": {"bench": "vinoground", "data": vg / "vinoground.csv", "videos": vg}}
 
 # %% ../nbs/51_eval.ipynb #280a2797
 def evaluate_world(model_dir, world, out, scorer:str="loglik", n_frames:int=8, split:str="test", **kw) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from tqdm.auto import tqdm
-from .records import RecordError, Scene, VideoRecord, append_jsonl, from_dict
+from .records import RecordError, Scene, VideoRecord, append_jsonl, from_dict, validate
 
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'Skip', 'ItemResult', 'keep_lines', 'read_progress', 'check_settings', 'sibling', 'progress_path',
@@ -140,13 +140,15 @@ def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in 
               log:str|Path|None=None,            # progress log; default: next to the first output
               encode:Callable=lambda r: r,       # record -> the dict written
               workers:int=1, desc:str="items", progress:bool=True,
-              batch_size:int=1) -> dict:                # > 1: `step` takes a list of items, returns a list of results
+              batch_size:int=1,                  # > 1: `step` takes a list of items, returns a list of results
+              prepare:Callable[[], Any]|None=None) -> dict:   # run under the lock first (e.g. clear a killed run's files)
     "Run `step` over the items not yet done, appending to `outputs`; returns a summary with counted skips."
     t0, outputs = time.perf_counter(), {k: Path(v) for k, v in outputs.items()}
     log = Path(log) if log else progress_path(next(iter(outputs.values())))
     items = list(items)
     if len({k for k, _ in items}) != len(items): raise ValueError("item keys must be unique")
-    with _locked(log):
+    with _locked(log):                   # nothing is read or touched before the lock is held
+        if prepare: prepare()
         old, done = read_progress(log)
         check_settings(old, settings, log)
         _restore(outputs, done, log)
@@ -230,9 +232,10 @@ def _duplicate(rec, seen:set, path, line:int|None=None):
 def _line_items(path:Path, parse:Callable[[dict], Any]) -> list[tuple[str, Any]]:
     "`(key, record or RecordError)` per line of a JSONL file: the record's id, or `file:line` for a bad line."
     items, seen = [], set()
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip(): continue
-        try: rec = parse(json.loads(line))
+    for i, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+        if not raw.strip(): continue
+        try: rec = parse(json.loads(raw.decode("utf-8")))
+        except UnicodeDecodeError: rec = RecordError("not UTF-8 text", path, i)
         except json.JSONDecodeError as e: rec = RecordError(f"invalid JSON ({e.msg})", path, i)
         except RecordError as e: rec = RecordError(e.msg, path, i, e.field)
         rec = _duplicate(rec, seen, path, i)
@@ -254,7 +257,8 @@ def timewarp_annotation_record(d:dict, videos:Path) -> VideoRecord:
         raise RecordError(f"{len(d['description'])} descriptions for {len(d['scene_timestamps'])} timestamps", field="scene_timestamps")
     scenes = [from_dict(Scene, {"start": s, "end": e, "caption": c}) for c, (s, e) in zip(d["description"], d["scene_timestamps"])]
     vid = Path(d.get("annotation_filename") or d["video"]).stem
-    return VideoRecord(vid, str((videos / d["video"]).resolve()), scenes[-1].end if scenes else 0.0, 0.0, scenes, {"source": "timewarp-annotation"})
+    return validate(VideoRecord(vid, str((videos / d["video"]).resolve()), scenes[-1].end if scenes else 0.0, 0.0, scenes,
+                                {"source": "timewarp-annotation"}))
 
 def _folder_items(folder:Path, videos:Path) -> list[tuple[str, Any]]:
     items, seen = [], set()
@@ -285,6 +289,7 @@ def video_items(world=None,          # a world folder (its videos.jsonl)
                 split:str|None=None, # keep records of this split (records without a split are kept)
                 limit:int|None=None) -> list[tuple[str, Any]]:
     "`(key, VideoRecord or RecordError)` items for a method pipeline: annotated videos, or (`videos` alone) a folder of raw videos."
+    if limit is not None and limit < 0: raise ValueError(f"limit must be a number of videos >= 0, got {limit}")
     if world is not None and annotations is not None: raise ValueError("give one of world= or annotations=, not both")
     if world is None and annotations is None:
         if videos is None: raise ValueError("give world=, annotations= or videos=")
@@ -296,10 +301,24 @@ def video_items(world=None,          # a world folder (its videos.jsonl)
     return items[:limit]
 
 def need_record(item, what:str="annotation", scenes:bool=True):
-    "The item's record, or `Skip` with the reason it could not be read (with `scenes`: also when it has no scenes)."
+    """The item's record, or `Skip` with the reason it could not be read (with `scenes`: also when it has no scenes, or
+    when its scenes or duration do not fit the video file: timings a re-cut would otherwise carry on)."""
     if isinstance(item, RecordError): raise Skip(f"bad {what}: {f'field {item.field!r}: ' if item.field else ''}{item.msg}")
-    if scenes and isinstance(item, VideoRecord) and not item.scenes: raise Skip(f"bad {what}: no scenes")
+    if scenes and isinstance(item, VideoRecord):
+        if not item.scenes: raise Skip(f"bad {what}: no scenes")
+        _fits_video(item, what)
     return item
+
+def _fits_video(rec:VideoRecord, what:str):
+    "`Skip` if the scenes end past the video file, or the record claims more duration than the file has (a trimmed record may claim less)."
+    from timepref.video import VideoReadError, video_meta
+    try: m = video_meta(rec.path)
+    except VideoReadError as e: raise Skip(f"unreadable video: {e.reason}") from None
+    tol = 1 / m.fps + 1e-6
+    if rec.scenes[-1].end > m.duration + tol:
+        raise Skip(f"bad {what}: scenes end past the video (the last at {rec.scenes[-1].end:g} s, the file lasts {m.duration:g} s)")
+    if rec.duration > m.duration + max(tol, 0.02 * m.duration):
+        raise Skip(f"bad {what}: duration {rec.duration:g} s, but the file lasts {m.duration:g} s")
 
 # %% ../nbs/30_pipeline.ipynb #a2484564
 def pair_items(path, cls=None) -> list[tuple[str, Any]]:

@@ -4,13 +4,13 @@
 
 # %% ../nbs/00_records.ipynb #f38e14b1
 from __future__ import annotations
-import dataclasses, hashlib, json, os, tempfile
+import dataclasses, hashlib, json, math, os, tempfile
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Union, get_args, get_origin, get_type_hints
 
 # %% auto #0
-__all__ = ['Scene', 'VideoRecord', 'PrefPair', 'KTORow', 'SFTRow', 'MCQItem', 'RecordError', 'from_dict', 'to_dict',
+__all__ = ['Scene', 'VideoRecord', 'PrefPair', 'KTORow', 'SFTRow', 'MCQItem', 'RecordError', 'from_dict', 'validate', 'to_dict',
            'write_jsonl', 'append_jsonl', 'iter_jsonl', 'read_jsonl', 'file_sha256']
 
 # %% ../nbs/00_records.ipynb #985ee067
@@ -107,7 +107,9 @@ def _check(value, tp, name:str):
     if origin is list or tp is list:
         if not isinstance(value, list): raise RecordError(f"expected a list, got {type(value).__name__}", field=name)
         return [_check(v, args[0], f"{name}[{i}]") for i,v in enumerate(value)] if args else value
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool): return float(value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value): raise RecordError(f"expected a finite number, got {value!r}", field=name)
+        return float(value)
     if tp is int and isinstance(value, int) and not isinstance(value, bool): return value
     if tp in (str, bool, dict) and isinstance(value, tp): return value
     raise RecordError(f"expected {getattr(tp, '__name__', tp)}, got {type(value).__name__} {value!r:.40}", field=name)
@@ -134,12 +136,32 @@ def from_dict(cls, d:dict):
     return _from_dict(cls, d)
 
 # %% ../nbs/00_records.ipynb #1569e867
+def _frame_s(rec:VideoRecord) -> float: return 1 / rec.fps if rec.fps > 0 else 0.04   # one frame: the timing tolerance
+
 def _validate(rec, prefix:str=""):
     "Semantic checks that types alone cannot express."
     if isinstance(rec, Scene) and not 0 <= rec.start <= rec.end:
         raise RecordError(f"scene needs 0 <= start <= end, got start={rec.start} end={rec.end}", field=prefix + "end")
     if isinstance(rec, MCQItem) and not 0 <= rec.answer < len(rec.options):
         raise RecordError(f"answer {rec.answer} is not an index of {len(rec.options)} options", field=prefix + "answer")
+    if isinstance(rec, VideoRecord): _validate_video(rec, prefix)
+
+def _validate_video(rec:VideoRecord, prefix:str=""):
+    "Durations and rates are not negative; scenes come in order, do not overlap and end within the duration."
+    for k in ("duration", "fps"):
+        if getattr(rec, k) < 0: raise RecordError(f"must not be negative, got {getattr(rec, k)}", field=prefix + k)
+    tol = _frame_s(rec)
+    for k, (a, b) in enumerate(zip(rec.scenes, rec.scenes[1:]), 1):
+        if b.start < a.end - tol:
+            raise RecordError(f"scene {k} starts at {b.start} s, before scene {k - 1} ends ({a.end} s): scenes must not "
+                              "overlap", field=f"{prefix}scenes[{k}].start")
+    if rec.scenes and rec.duration > 0 and rec.scenes[-1].end > rec.duration + tol:
+        raise RecordError(f"the last scene ends at {rec.scenes[-1].end} s, past the video's duration {rec.duration} s",
+                          field=f"{prefix}scenes[{len(rec.scenes) - 1}].end")
+
+def validate(rec):
+    "`rec` if it passes the checks `from_dict` makes, else `RecordError` naming the field (for records built in code)."
+    _validate(rec); return rec
 
 # %% ../nbs/00_records.ipynb #415828b0
 def to_dict(rec) -> dict:
@@ -172,8 +194,10 @@ def iter_jsonl(path, cls=None) -> Iterator:
     "Yield the records of type `cls` (or plain dicts) in `path`; a bad line raises `RecordError` with file, line and field."
     path = Path(path)
     if not path.exists(): raise RecordError("no such file", path)
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for i, raw in enumerate(f, 1):
+            try: line = raw.decode("utf-8")
+            except UnicodeDecodeError as e: raise RecordError(f"not UTF-8 text (byte {e.start + 1})", path, i) from None
             if not line.strip(): continue
             try: d = json.loads(line)
             except json.JSONDecodeError as e: raise RecordError(f"invalid JSON ({e.msg} at column {e.colno})", path, i) from None

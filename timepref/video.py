@@ -13,8 +13,9 @@ import numpy as np
 import av
 
 # %% auto #0
-__all__ = ['VideoReadError', 'VideoMeta', 'write_mp4', 'available_backends', 'video_meta', 'sample_indices', 'time_to_index',
-           'read_frames_at_indices', 'read_frames', 'read_frames_at', 'read_clips', 'iter_frames', 'cut_video']
+__all__ = ['X264_OPTIONS', 'VideoReadError', 'VideoMeta', 'write_mp4', 'available_backends', 'video_meta', 'sample_indices',
+           'time_to_index', 'read_frames_at_indices', 'read_frames', 'read_frames_at', 'read_clips', 'iter_frames',
+           'cut_video']
 
 # %% ../nbs/01_video.ipynb #ca91e677
 class VideoReadError(RuntimeError):
@@ -35,9 +36,11 @@ class VideoMeta:
 # %% ../nbs/01_video.ipynb #77cd4c46
 def _rate(fps:float) -> Fraction: return Fraction(fps).limit_denominator(1001)
 
+X264_OPTIONS = {"preset": "medium", "threads": "1", "x264-params": "asm=0"}  # portable C code: same bytes on any CPU
+
 def write_mp4(frames:Iterable[np.ndarray], # (H, W, 3) uint8 RGB frames
               path, fps:float, codec:str="libx264", crf:int=18) -> Path:
-    "Encode `frames` as an H.264 MP4 at `fps`, atomically; returns the path."
+    "Encode `frames` as an H.264 MP4 at `fps`, atomically and byte-reproducibly; returns the path."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".mp4"); os.close(fd)
     try:
@@ -46,7 +49,9 @@ def write_mp4(frames:Iterable[np.ndarray], # (H, W, 3) uint8 RGB frames
             for frame in frames:
                 frame = np.ascontiguousarray(frame, dtype=np.uint8)
                 if stream is None: stream = _add_stream(out, codec, fps, frame.shape, crf)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")): out.mux(packet)
+                vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+                vf.pts, vf.time_base = n, 1 / _rate(fps)
+                for packet in stream.encode(vf): out.mux(packet)
                 n += 1
             if stream is None: raise ValueError("no frames to write")
             for packet in stream.encode(): out.mux(packet)
@@ -61,7 +66,7 @@ def _add_stream(out, codec:str, fps:float, shape:tuple, crf:int):
     if h % 2 or w % 2: raise ValueError(f"H.264 needs even frame sides, got {w}x{h}")
     stream = out.add_stream(codec, rate=_rate(fps))
     stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-    if codec == "libx264": stream.options = {"crf": str(crf), "preset": "medium"}
+    if codec == "libx264": stream.options = {"crf": str(crf), **X264_OPTIONS}
     return stream
 
 # %% ../nbs/01_video.ipynb #3262a938
@@ -132,7 +137,8 @@ def _run(path, backend:str|None, what:int, *args):
             raise ValueError(f"unknown or unavailable video backend {name!r}; available: {available_backends()}")
         try: return _BACKENDS[name][what](path, *args)
         except VideoReadError: raise
-        except Exception as e: errors.append(f"{name}: {type(e).__name__}: {str(e).strip()[:200]}")
+        except Exception as e:   # the reason names no path: `VideoReadError` carries it, and skips are counted by reason
+            errors.append(f"{name}: {type(e).__name__}: {str(e).replace(str(path), '<file>').strip()[:200]}")
     raise VideoReadError(path, "cannot read video (" + "; ".join(errors) + ")")
 
 # %% ../nbs/01_video.ipynb #1954c27c

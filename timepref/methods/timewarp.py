@@ -148,10 +148,11 @@ def timewarp_explicit(items:list,                 # `(key, VideoRecord)` items, 
     "Run TimeWarp-Explicit over `items`; returns (and writes) the summary."
     llm, cfg, out = llm or RulesLLM(), cfg or TimeWarpConfig(), Path(out)
     outs, video_dir = timewarp_outputs(out), out.with_name(out.name.removesuffix(".jsonl") + "_videos")
-    for f in video_dir.glob(".*.mp4"): f.unlink()        # half-written videos of a killed run (complete ones are renamed)
     step = timewarp_step(llm, cfg, video_dir)
     if batch: prefetch_batches(items, step, llm, progress_path(out), _settings(llm, cfg))
-    summary = run_items(items, step, outs, _settings(llm, cfg), encode=_encode, workers=workers, desc="timewarp-explicit", progress=progress)
+    clear = lambda: [f.unlink() for f in video_dir.glob(".*.mp4")]   # a killed run's half-written videos (done ones are renamed)
+    summary = run_items(items, step, outs, _settings(llm, cfg), encode=_encode, workers=workers, desc="timewarp-explicit",
+                        progress=progress, prepare=clear)
     for kind in ("normal", "shuffled"):
         official = timewar_official(read_jsonl(outs[f"timewar_{kind}"], MCQItem)) if outs[f"timewar_{kind}"].exists() else []
         sibling(out, f"timewar_{kind}_benchmark", ".json").write_text(json.dumps(official, indent=1))
