@@ -50,3 +50,32 @@ def test_eval_probe(setup):
     res = json.loads(run_cli("eval", "--model", d / "model", "--bench", "probe", "--data", d / "world", "--n-frames", 4, "--out", d / "p.json").stdout)
     assert res["statements"] > 0 and res["statements"] % 4 == 0 and 0 <= res["yes_rate"] <= 1
     assert json.loads((d / "p.json").read_text())["criteria"] == {"subcategory": "3/4", "category": "5/8"}
+
+
+@pytest.mark.parametrize("name, content, error", [
+    ("rows.json", '[{"video": "v", "question": "q"}, 7]', "rows.json: row 2: expected a JSON object, got int 7"),
+    ("rows.json", '["a string"]', "rows.json: row 1: expected a JSON object, got str 'a string'"),
+    ("rows.json", '"just a string"', "rows.json: expected a list of rows or an object, got str"),
+    ("rows.jsonl", '{"video": "v"}\n\n[1, 2]\n', "rows.jsonl:3: expected a JSON object, got list [1, 2]"),
+    ("rows.jsonl", '{"video": "v"}\n{"video": \n', "rows.jsonl:2: invalid JSON"),
+    ("rows.json", '[{"video": "v"},\n {"video": ]', "rows.json:2: invalid JSON"),
+    ("rows.csv", "video,question\nv,Caf\xe9?\n".encode("latin-1"), "rows.csv:2: not UTF-8 text (byte 6)"),
+    ("rows.jsonl", '{"q": "ok"}\n{"q": "caf\xe9"}\n'.encode("latin-1"), "rows.jsonl:2: not UTF-8 text (byte 11)")])
+def test_bad_benchmark_file_names_file_and_row(tmp_path, name, content, error):
+    "A row that is not an object, or text that is not JSON or not UTF-8: `RecordError` naming the file and the row."
+    from timepref.benchmarks import read_table
+    from timepref.records import RecordError
+    f = tmp_path / name
+    f.write_bytes(content) if isinstance(content, bytes) else f.write_text(content)
+    with pytest.raises(RecordError) as e: read_table(f)
+    assert str(e.value).startswith(f"{tmp_path}/{error}")
+
+
+def test_eval_row_not_an_object_is_one_line(tmp_path):
+    "From the command line: exit 1 and one line, no traceback (the data is read before the model is loaded)."
+    f = tmp_path / "rows.json"
+    f.write_text('[{"video": "v", "question": "q", "answer": 0, "a0": "x"}, "oops"]')
+    res = run_cli("eval", "--model", tmp_path / "no-model", "--bench", "nextqa", "--data", f, "--out",
+                  tmp_path / "r.json", check=False)
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines() == [f"timepref: error: {f}: row 2: expected a JSON object, got str 'oops'"]

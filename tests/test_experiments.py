@@ -6,6 +6,8 @@ from conftest import run_cli
 ROOT = Path(__file__).resolve().parents[1]
 ARMS = ["timewarp-explicit", "timewarp-kto"]
 SMALL = {"n_videos": 40, "base_steps": 20, "seeds": [0], "limit": 8, "batch_size": 8}
+SUITE = {"n_videos": 16, "probe_videos": 4}                       # a toy held-out suite (the default has 780 videos)
+SUITE_ARGS = ["--suite-videos", SUITE["n_videos"], "--probe-videos", SUITE["probe_videos"]]
 
 
 def cli_args(d: dict) -> list:
@@ -14,7 +16,7 @@ def cli_args(d: dict) -> list:
 
 def test_e2e_command_then_papermill_notebook(tmp_path):
     out = tmp_path / "e2e"
-    res = json.loads(run_cli("e2e", "--out", out, "--arms", *ARMS, *cli_args(SMALL)).stdout)
+    res = json.loads(run_cli("e2e", "--out", out, "--arms", *ARMS, *cli_args(SMALL), *SUITE_ARGS).stdout)
     assert set(res["after"]) == {"timewarp-explicit-0", "timewarp-kto-0"}
     rec = json.loads((out / "results.json").read_text())
     files = rec["data"]["0"]["files"]
@@ -26,7 +28,7 @@ def test_e2e_command_then_papermill_notebook(tmp_path):
 
     # the experiment notebook on the same folder: it reports the run and trains nothing again
     done = {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")}
-    params = json.dumps(SMALL | {"arms": ARMS})
+    params = json.dumps(SMALL | {"arms": ARMS, "suite": SUITE})
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "experiments/e2e.ipynb"), str(out / "e2e.ipynb"),
                     "-p", "out", str(out), "-y", params], check=True, capture_output=True, timeout=600)
     assert {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")} == done
@@ -35,7 +37,7 @@ def test_e2e_command_then_papermill_notebook(tmp_path):
     assert "timewarp-kto" in json.dumps([c.get("outputs") for c in cells])
 
     # the same folder with another base model is refused, naming the setting; nothing written is lost
-    r = run_cli("e2e", "--out", out, "--arms", *ARMS, *cli_args(SMALL | {"base_steps": 21}), check=False)
+    r = run_cli("e2e", "--out", out, "--arms", *ARMS, *cli_args(SMALL | {"base_steps": 21}), *SUITE_ARGS, check=False)
     assert r.returncode == 1 and "base_steps 20 (now 21)" in r.stderr
     assert {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")} == done
 

@@ -133,3 +133,64 @@ def test_batch_is_split_within_limits(tmp_path):
             with pytest.raises(ParseError): llm.run(ANSWER_TASK, captions=CAPS, question=f"What happens right after {k}?")
         queued, llm.deferred = llm.deferred, None
         assert llm.run_batch(queued, poll=0.01, max_requests=2) == 5 and len(srv.batches) == 3
+
+
+def test_retry_after_is_honoured_then_backoff(tmp_path):
+    "A 429 with `Retry-After: 1`, then a 500, then the reply: the first wait is the server's, the second the backoff."
+    times, script = [], [(429, {"Retry-After": "1"}), 500, "third time lucky"]
+    def reply(messages):
+        times.append(time.monotonic()); return script[len(times) - 1]
+    with FakeChatServer(reply) as srv:
+        llm = client(srv, tmp_path, max_retries=2)
+        assert llm.complete(MSG) == "third time lucky"
+    waits = [b - a for a, b in zip(times, times[1:])]
+    assert srv.requests == 3 and 1.0 <= waits[0] < 2.5 and waits[1] < 0.5, waits
+    assert llm.stats == {"requests": 1, "retry: RateLimitError": 1, "retry: InternalServerError": 1}
+
+
+def test_retry_after_longer_than_max_wait_fails_at_once(tmp_path):
+    with FakeChatServer(lambda m: (503, {"Retry-After": "3600"})) as srv:
+        llm = client(srv, tmp_path, max_retries=3)
+        t0 = time.monotonic()
+        with pytest.raises(LLMError, match="asking to wait 3600 s") as e: llm.complete(MSG)
+    assert srv.requests == 1 and time.monotonic() - t0 < 5
+    assert e.value.reason == "the server answered 503, asking to wait 3600 s"
+
+
+def test_html_page_with_200_is_a_failed_request(tmp_path):
+    "A proxy's HTML page (HTTP 200, text/html): retried, then an `LLMError` with a one-line reason, and nothing cached."
+    from timepref.llm import RequestRefused
+    page = ("raw", "<html><body>502 Bad Gateway</body></html>", "text/html; charset=utf-8")
+    with FakeChatServer(lambda m: page) as srv:
+        llm = client(srv, tmp_path, max_retries=1)
+        with pytest.raises(LLMError) as e: llm.run(TEMPORAL_QA_TASK, captions=CAPS)
+    assert e.value.reason == "the server answered 200 with text/html, not JSON" and "\n" not in str(e.value)
+    assert not isinstance(e.value, RequestRefused) and srv.requests == 2
+    assert llm.stats == {"requests": 1, "retry: BadBodyError": 2, "failed requests": 1}
+    with FakeChatServer(lambda m: qa_rules(CAPS)) as srv:          # the server back: the request is sent again
+        assert client(srv, tmp_path).run(TEMPORAL_QA_TASK, captions=CAPS) and srv.requests == 1
+
+
+def test_wrong_api_key_is_one_clear_error(tmp_path):
+    from timepref.llm import LLMAccessError
+    with FakeChatServer(lambda m: 401) as srv:
+        llm = client(srv, tmp_path, max_retries=3)
+        with pytest.raises(LLMAccessError) as e: llm.complete(MSG)
+    assert str(e.value) == "the LLM server refused the API key (401): set a valid key in OPENAI_API_KEY"
+    assert srv.requests == 1
+
+
+def test_empty_reply_is_a_counted_parse_error(tmp_path):
+    "A completion whose content is null is a bad reply (counted, the item done), not an outage."
+    with FakeChatServer(lambda m: None) as srv:
+        llm = client(srv, tmp_path)
+        with pytest.raises(ParseError, match="empty reply"): llm.run(TEMPORAL_QA_TASK, captions=CAPS)
+    assert llm.stats == {"requests": 1, "parse: empty reply": 1}
+
+
+def test_timeout_and_retries_reach_the_client(tmp_path):
+    with FakeChatServer(lambda m: ("sleep", 1.0)) as srv:
+        llm = client(srv, tmp_path, timeout=0.2, max_retries=1)
+        with pytest.raises(LLMError, match="gave up after 2 attempts: no answer within 0.2 s"): llm.complete(MSG)
+    assert llm.client.timeout == 0.2 and srv.requests == 2
+    with pytest.raises(ValueError, match="max_retries >= 0"): client(srv, tmp_path, max_retries=-1)

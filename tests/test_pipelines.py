@@ -321,3 +321,91 @@ def test_absurd_timings_are_counted_skips(world, tmp_path):
     assert str(tmp_path) not in reasons
     recut = [json.loads(l) for l in (tmp_path / "a" / "tw.videos.jsonl").read_text().splitlines()]
     assert recut and max(r["duration"] for r in recut) <= good["duration"] + 1e-6
+
+
+def test_outage_leaves_items_for_a_rerun(world, tmp_path, monkeypatch):
+    """One video's requests fail (HTTP 500) while every answer is unparseable: that video is not logged and the
+    command exits 1 with one line; the rerun, the server back, does that video only; the bad answers stay skips."""
+    from timepref.llm import caption_block
+    wdir, recs = world
+    down, good = [True], rules_chat()
+    x = caption_block([s.caption for s in recs[0].scenes]) + "\n\n"     # in the prompts about video 0 in its own order
+    def reply(m):
+        if down[0] and x in m[-1]["content"]: return 500
+        return "Sorry, I cannot help." if down[0] and "Question:" in m[-1]["content"] else good(m)
+    cmd = ("data", "timewarp-explicit", "--world", wdir, "--split", "", "--llm", "openai:m", "--max-retries", "0",
+           "--timeout", "10", "--out", tmp_path / "tw.jsonl")
+    with FakeChatServer(reply) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url); monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        first = run_cli(*cmd, check=False)
+        assert first.returncode == 1 and first.stderr.count("\n") == 1, first.stderr
+        assert first.stderr.startswith("timepref: error: 1 LLM request failed after all retries (the server "
+                                       "answered 500: 1), so 1 of 6 items are not done; run the same command")
+        s1 = json.loads(first.stdout)
+        assert (s1["items"], s1["items_failed"], s1["llm_stats"]["failed requests"]) == (5, 1, 1)
+        logged = [json.loads(l)["key"] for l in progress_path(tmp_path / "tw.jsonl").read_text().splitlines()[1:]]
+        assert recs[0].id not in logged and len(logged) == 5
+        down[0], sent = False, srv.requests
+        again = run_cli(*cmd)
+        s2 = json.loads(again.stdout)
+        assert srv.requests > sent and s2["llm_stats"]["requests"] == srv.requests - sent      # video 0's requests only
+    assert (s2["resumed_from"], s2["items"], s2["items_failed"]) == (5, 6, 0) and again.stderr == ""
+    assert s2["skips"]["answer: no answer line"] == s1["skips"]["answer: no answer line"] > 0   # done, counted
+    sft = [json.loads(l) for l in (tmp_path / "tw.sft.jsonl").read_text().splitlines()]
+    assert any(r["meta"]["source"] == recs[0].id for r in sft)
+
+
+def test_cli_html_page_and_wrong_key_are_one_line(world, tmp_path, monkeypatch, capsys):
+    "HTTP 200 with an HTML page: every item left for a rerun, exit 1; HTTP 401: the run stops with one line, exit 1."
+    from timepref.cli import run
+    wdir, _ = world
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    cmd = ["data", "timewarp-explicit", "--world", str(wdir), "--split", "", "--llm", "openai:m", "--max-retries", "0"]
+    with FakeChatServer(lambda m: ("raw", "<html>Service Unavailable</html>", "text/html")) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        assert run(cmd + ["--out", str(tmp_path / "a/tw.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert err == ("timepref: error: 6 LLM requests failed after all retries (the server answered 200 with text/html, "
+                   "not JSON: 6), so 6 of 6 items are not done; run the same command again to retry them\n")
+    with FakeChatServer(lambda m: 401) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        assert run(cmd + ["--out", str(tmp_path / "b/tw.jsonl")]) == 1
+        assert srv.requests == 1
+    assert capsys.readouterr().err == ("timepref: error: the LLM server refused the API key (401): "
+                                       "set a valid key in OPENAI_API_KEY\n")
+
+
+def test_llm_options_on_every_llm_command(tmp_path, monkeypatch):
+    "`--timeout` and `--max-retries` wherever `--llm` is taken, passed to the server backend, refused for the others."
+    from timepref.cli import _llm, parser
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    for method in ("timewarp-explicit", "hound", "tpo", "temple"):
+        model = [] if method == "timewarp-explicit" else ["--model", "m"]
+        a = parser().parse_args(["data", method, "--world", "w", *model, "--out", str(tmp_path / f"{method}.jsonl"),
+                                 "--llm", "openai:m", "--timeout", "7.5", "--max-retries", "2"])
+        llm = _llm(a)
+        assert (llm.timeout, llm.client.timeout, llm.max_retries) == (7.5, 7.5, 2), method
+        a.llm = "rules"
+        with pytest.raises(ValueError, match="--timeout and --max-retries are for openai:MODEL"): _llm(a)
+
+
+def test_a_failed_request_fails_its_item_only_in_a_batched_step(tmp_path):
+    "In a batched step (plan, one model call, finish), an `LLMError` in one item's plan or finish fails that item only."
+    from timepref.llm import LLMError
+    from timepref.pipeline import asking_step, run_items
+    down = {"b", "d"}
+    def plan(w):
+        if w == "b" and w in down: raise LLMError("gave up", "the server answered 503")
+        return w, [w]
+    def finish(w, answers, res):
+        if w == "d" and w in down: raise LLMError("gave up", "no answer within 60 s")
+        res.add("rows", {"w": w, "a": answers[0]})
+    step = asking_step(lambda qs: [q.upper() for q in qs], plan, finish)
+    items, outs = [(w, w) for w in "abcde"], {"rows": tmp_path / "r.jsonl"}
+    s = run_items(items, step, outs, {"v": 1}, batch_size=5, progress=False)
+    assert (s["items"], s["items_failed"]) == (3, 2)
+    assert s["failed"] == {"the server answered 503": 1, "no answer within 60 s": 1}
+    down.clear()
+    s = run_items(items, step, outs, {"v": 1}, batch_size=5, progress=False)
+    assert (s["resumed_from"], s["items"], s["items_failed"]) == (3, 5, 0)
+    assert sorted(json.loads(l)["w"] for l in (tmp_path / "r.jsonl").read_text().splitlines()) == list("abcde")

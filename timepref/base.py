@@ -14,7 +14,8 @@ import datasets, numpy as np, torch
 from tqdm.auto import tqdm
 from transformers.trainer_callback import PrinterCallback
 from trl import SFTConfig, SFTTrainer
-from .llm import clause
+from .llm import clause, neighbour_questions
+from .probe import STATEMENTS, order_statement
 from .perturb import shuffled
 from .collate import FrameLoader, VideoCollator, VideoSFTCollator, join_completions, tile, trl_row, video_trl_config, vision_inputs
 from .models import build_tiny_qwen2vl, load_video_llm, n_params
@@ -23,9 +24,9 @@ from .world import load_world
 
 # %% auto #0
 __all__ = ['DESCRIBE', 'DESCRIBE_CLIP', 'FIRST', 'LAST', 'KINDS', 'describe_answer', 'order_question', 'clip_rows',
-           'world_sft_rows', 'order_items', 'sequence_items', 'order_benchmark', 'option_logps', 'score_items',
-           'wilson', 'accuracy', 'BaseConfig', 'world_sft_dataset', 'train_base_model', 'by_kind', 'evaluate_order',
-           'plot_base']
+           'statement_qa', 'world_sft_rows', 'order_items', 'sequence_items', 'order_benchmark', 'encode_videos_once',
+           'option_logps', 'score_items', 'wilson', 'accuracy', 'BaseConfig', 'world_sft_dataset', 'matching_rows',
+           'train_base_model', 'by_kind', 'evaluate_order', 'plot_base']
 
 # %% ../nbs/12_base.ipynb #a59d43db
 def describe_answer(captions:Sequence[str]) -> str:
@@ -54,14 +55,27 @@ def clip_rows(rec:VideoRecord, n_frames:int=16) -> list[SFTRow]:
     return [SFTRow(id=f"{rec.id}-clip{k}", video=rec.path, prompt=DESCRIBE_CLIP, completion=s.caption, method="world-sft",
                    frames=[round(float(t), 4) for t in np.linspace(s.start, s.end, n_frames + 2)[1:-1]]) for k, s in enumerate(rec.scenes)]
 
-def world_sft_rows(rec:VideoRecord, n_order:int=4, seed:int=0, clip_frames:int=16) -> list[SFTRow]:
-    "SFT examples for one video: clip captions, describe, first, last and `n_order` earlier/later questions."
+def statement_qa(caps:Sequence[str], n:int, rng:random.Random) -> list[tuple[str, str]]:
+    "`n` yes/no statements about the order of two of the scenes `caps` (the probe's wording), alternately true and false."
+    out = []
+    for k in range(n if len(caps) > 1 else 0):
+        i, j, _ = _pair(len(caps), rng)
+        a, rel, b, true = rng.choice([s for s in STATEMENTS if s[3] == (k % 2 == 0)])
+        out.append((order_statement(caps[(i, j)[a]], rel, caps[(i, j)[b]]), "yes" if true else "no"))
+    return out
+
+def world_sft_rows(rec:VideoRecord, n_order:int=4, seed:int=0, clip_frames:int=16, n_neighbour:int=0,
+                   n_statements:int=0) -> list[SFTRow]:
+    """SFT examples for one video: clip captions, describe, first, last, `n_order` earlier/later questions,
+    `n_neighbour` right-after / right-before question pairs and `n_statements` yes/no statements about the order."""
     caps, rng = [s.caption for s in rec.scenes], random.Random(f"{seed}-{rec.id}")
     qa = [(DESCRIBE, describe_answer(caps)), (FIRST, caps[0]), (LAST, caps[-1])]
     for _ in range(n_order if len(caps) > 1 else 0):
         i, j, swap = _pair(len(caps), rng); which = rng.choice(["earlier", "later"])
         a, b = (caps[j], caps[i]) if swap else (caps[i], caps[j])
         qa.append((order_question(a, b, which), caps[i] if which == "earlier" else caps[j]))
+    for _ in range(n_neighbour if len(caps) > 1 else 0): qa += neighbour_questions(caps, rng)
+    qa += statement_qa(caps, n_statements, rng)
     whole = [SFTRow(id=f"{rec.id}-sft{k}", video=rec.path, prompt=q, completion=c, method="world-sft") for k, (q, c) in enumerate(qa)]
     return (clip_rows(rec, clip_frames) if clip_frames else []) + whole
 
@@ -94,6 +108,17 @@ def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, s
     return [it for r in recs if r.meta.get("split") == split for f in (order_items, sequence_items) for it in f(r, n_per_video, seed)]
 
 # %% ../nbs/12_base.ipynb #b12a0f2a
+def encode_videos_once(model, vis:dict, k:int) -> dict:
+    """Vision inputs for `k` copies of a batch of videos (rows `[0..B) [0..B) …`, like `tile`): each video through the
+    vision tower once and its features repeated, where the model's forward takes `mm_encoder_outputs` (Qwen2-VL and
+    its successors); else the pixels repeated, encoded `k` times."""
+    import inspect
+    from transformers.modeling_outputs import BaseModelOutputWithPooling
+    vis = {key: v.to(model.device) if torch.is_tensor(v) else v for key, v in vis.items()}
+    if "pixel_values_videos" not in vis or "mm_encoder_outputs" not in inspect.signature(model.forward).parameters: return tile(vis, k)
+    feats = model.get_video_features(vis.pop("pixel_values_videos"), vis["video_grid_thw"], return_dict=True).pooler_output
+    return tile(vis, k) | {"mm_encoder_outputs": {"video": BaseModelOutputWithPooling(pooler_output=tuple(feats) * k)}}
+
 @torch.no_grad()
 def option_logps(model, col:VideoCollator,
                  items:Sequence[MCQItem],  # questions with the same number of options
@@ -106,10 +131,10 @@ def option_logps(model, col:VideoCollator,
     rows = [{"video": it.video, "prompt": it.question} for it in items]
     texts = [[col.render(r, completion=o) for o in it.options] for r, it in zip(rows, items)]
     clips = list(clips) if clips is not None else [col.frames(it.video) for it in items]
-    enc = tile(col.encode_prompts(rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips]), k)
-    batch = join_completions(enc, [t[j]["completion"] for j in range(k) for t in texts], col.tokenizer)   # option-major, like tile
+    enc = col.encode_prompts(rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips])
+    batch = join_completions(tile(enc, k), [t[j]["completion"] for j in range(k) for t in texts], col.tokenizer)   # option-major
     mask = batch.pop("completion_mask")[:, 1:]
-    batch = {key: v.to(model.device) for key, v in (vision_inputs(enc) | batch).items()}
+    batch = {key: v.to(model.device) for key, v in batch.items()} | encode_videos_once(model, vision_inputs(enc), k)
     lp = torch.log_softmax(model(**batch).logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None])[..., 0]
     m = mask.to(lp.device)
     s = (lp * m).sum(1) / (m.sum(1).clamp(min=1) if per_token else 1)
@@ -157,16 +182,28 @@ class BaseConfig:
     lr: float = 1e-3            # peak learning rate (cosine decay after warm-up)
     warmup_steps: int = 50
     n_order: int = 12           # earlier/later questions per training video
+    n_neighbour: int = 0        # right-after + right-before question pairs per training video (TimeWar's forms)
+    n_statements: int = 0       # yes/no order statements per training video (the probe's wording)
+    caption_matching: bool = False  # Vinoground's text and video tasks on each training video and its reversed re-cut
     clip_captions: bool = True  # add one caption example per scene, on frames inside it
     seed: int = 0
     log_every: int = 50         # steps between loss records
 
 # %% ../nbs/12_base.ipynb #9e90baca
-def world_sft_dataset(recs:Sequence[VideoRecord], cfg:BaseConfig) -> datasets.Dataset:
-    "TRL rows of the SFT examples of every `train` video."
-    rows = [trl_row(x) for r in recs if r.meta.get("split") == "train" for x in world_sft_rows(r, cfg.n_order, cfg.seed, cfg.n_frames * cfg.clip_captions)]
+def world_sft_dataset(recs:Sequence[VideoRecord], cfg:BaseConfig, extra:Sequence[SFTRow]=()) -> datasets.Dataset:
+    "TRL rows of the SFT examples of every `train` video, and the `extra` rows."
+    rows = [trl_row(x) for r in recs if r.meta.get("split") == "train"
+            for x in world_sft_rows(r, cfg.n_order, cfg.seed, cfg.n_frames * cfg.clip_captions, cfg.n_neighbour, cfg.n_statements)]
     if not rows: raise ValueError("the world has no train-split videos to learn from")
-    return datasets.Dataset.from_list(rows)
+    return datasets.Dataset.from_list(rows + [trl_row(x) for x in extra])
+
+def matching_rows(world, folder, progress:bool=False) -> list[SFTRow]:
+    "Vinoground's tasks on the world's `train` videos and their reversed re-cuts (written to `folder` once), answered."
+    from timepref.eval import world_vinoground
+    from timepref.benchmarks import load_vinoground
+    csv = Path(folder) / "vinoground.csv"
+    if not csv.exists(): world_vinoground(world, folder, split="train", progress=progress)
+    return [SFTRow(f"match-{it.id}", it.video, it.question, it.options[it.answer], "world-sft") for it in load_vinoground(csv, folder)]
 
 # %% ../nbs/12_base.ipynb #81870111
 def _sft_args(cfg:BaseConfig, out:str, progress:bool) -> SFTConfig:
@@ -177,7 +214,7 @@ def _sft_args(cfg:BaseConfig, out:str, progress:bool) -> SFTConfig:
 def train_base_model(world, out, cfg:BaseConfig|None=None, progress:bool=True) -> dict:
     "SFT a fresh tiny Qwen2-VL on the world in folder `world`; save it to `out`; return (and save) a training report."
     cfg, out = cfg or BaseConfig(), Path(out)
-    ds = world_sft_dataset(load_world(world), cfg)
+    ds = world_sft_dataset(load_world(world), cfg, matching_rows(world, out / "sft_videos", progress) if cfg.caption_matching else ())
     model, proc = build_tiny_qwen2vl(size=cfg.size, seed=cfg.seed)
     col = VideoSFTCollator(proc, FrameLoader(n_frames=cfg.n_frames))
     with tempfile.TemporaryDirectory() as tmpd:

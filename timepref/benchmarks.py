@@ -16,20 +16,46 @@ __all__ = ['ANSWER_PHRASES', 'TEXT_Q', 'VIDEO_Q', 'VINOGROUND_DIRS', 'LOADERS', 
            'load_vitatecs', 'load_nextqa', 'load_cinepile', 'load_benchmark']
 
 # %% ../nbs/50_benchmarks.ipynb #267cbdb6
+def _utf8(p:Path) -> str:
+    "The text of the file `p`; `RecordError` naming the line where it stops being UTF-8."
+    raw = p.read_bytes()
+    try: return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line, col = raw.count(b"\n", 0, e.start) + 1, e.start - raw.rfind(b"\n", 0, e.start)
+        raise RecordError(f"not UTF-8 text (byte {col})", p, line) from None
+
+def _json(text:str, p:Path, line:int|None=None):
+    try: return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RecordError(f"invalid JSON ({e.msg} at column {e.colno})", p, line or e.lineno) from None
+
+def _object(row, p:Path, line:int|None=None, row_no:int|None=None) -> dict:
+    "`row` if it is a JSON object, else `RecordError` naming the file and its line (JSONL) or row number (JSON)."
+    if isinstance(row, dict): return row
+    got = f"{type(row).__name__} {row!r:.40}"
+    raise RecordError(f"{f'row {row_no}: ' if row_no else ''}expected a JSON object, got {got}", p, line)
+
 def read_table(path) -> list[dict]:
-    "Rows of a CSV, JSON (list of objects), JSONL or Parquet file."
+    "Rows of a CSV, JSON (a list of objects, or an object of them), JSONL or Parquet file; each row is an object."
     p = Path(path)
     if not p.exists(): raise RecordError("no such file", p)
-    if p.suffix == ".csv":
-        import csv
-        with open(p, newline="", encoding="utf-8") as f: return list(csv.DictReader(f))
     if p.suffix == ".parquet":
         import pandas as pd
-        return pd.read_parquet(p).to_dict("records")
-    text = p.read_text(encoding="utf-8")
-    if p.suffix == ".jsonl": return [json.loads(l) for l in text.splitlines() if l.strip()]
-    d = json.loads(text)
-    return d if isinstance(d, list) else [dict(v, _key=k) for k, v in d.items()] if all(isinstance(v, dict) for v in d.values()) else [d]
+        try: return pd.read_parquet(p).to_dict("records")
+        except (OSError, ValueError) as e: raise RecordError(f"not a readable Parquet file ({e})", p) from None
+    text = _utf8(p)
+    if p.suffix == ".csv":
+        import csv, io
+        rows = csv.DictReader(io.StringIO(text, newline=""))
+        try: return list(rows)
+        except csv.Error as e: raise RecordError(f"not a readable CSV file ({e})", p, rows.line_num) from None
+    if p.suffix == ".jsonl":
+        return [_object(_json(l, p, i), p, i) for i, l in enumerate(text.split("\n"), 1) if l.strip()]
+    d = _json(text, p)
+    if isinstance(d, dict):   # an object of objects (one per key) or a single row
+        return [dict(v, _key=k) for k, v in d.items()] if all(isinstance(v, dict) for v in d.values()) else [d]
+    if not isinstance(d, list): raise RecordError(f"expected a list of rows or an object, got {type(d).__name__}", p)
+    return [_object(r, p, row_no=i) for i, r in enumerate(d, 1)]
 
 def _need(row:dict, keys:Sequence[str], path, i:int):
     for k in keys:

@@ -4,14 +4,14 @@
 
 # %% ../nbs/90_cli.ipynb #1958de33
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, inspect, json, os, sys, time
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from .base import BaseConfig, evaluate_order, plot_base, train_base_model
 from .models import build_tiny_qwen2vl
 from .world import WorldConfig, make_world, plot_world
-from .llm import make_llm
+from .llm import LLMError, OpenAILLM, make_llm
 from .pipeline import sibling, video_items
 from .methods.timewarp import TimeWarpConfig, timewarp_explicit
 from .methods.kto import kto_convert
@@ -23,7 +23,7 @@ from .methods.temple import DETECTORS, TempleConfig, temple
 from .methods.difficulty import difficulty
 from .train import main as train_main
 from .benchmarks import LOADERS
-from .eval import evaluate, evaluate_world
+from .eval import SuiteConfig, evaluate, evaluate_world, score_suite
 from .probe import evaluate_probe
 from .respond import GenConfig, VideoResponder
 from .experiments import ARMS, E2EConfig, run_e2e, write_report
@@ -119,17 +119,29 @@ def _add_demo(sub):
     p.set_defaults(func=lambda a: demo(a.out, a.n_videos, a.seed, a.workers, _base_config(a)))
 
 # %% ../nbs/90_cli.ipynb #56d7312a
+def _count(text:str) -> int:
+    "A command-line count: a whole number of at least 1 (`--limit -1` would silently drop the last item)."
+    try: n = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
 def _add_video_inputs(p):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--world", help="a world folder (timepref world)")
     g.add_argument("--annotations", help="a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files")
     p.add_argument("--videos", help="the videos of an annotation folder (default: its sibling videos/); alone: a folder of raw videos")
     p.add_argument("--split", default="train", help="keep videos of this split ('' = all); records without a split are kept")
-    p.add_argument("--limit", type=int, default=None, help="only the first N videos")
+    p.add_argument("--limit", type=_count, default=None, help="only the first N videos")
 
 def _add_llm(p):
     p.add_argument("--llm", default="rules", help="rules | openai:MODEL | hf:PATH[::FILE.gguf]")
     p.add_argument("--cache", default=None, help="SQLite reply cache for model backends (default: next to --out)")
+    d = inspect.signature(OpenAILLM).parameters
+    p.add_argument("--timeout", type=float, default=None,
+                   help=f"openai: seconds to wait for one answer (default {d['timeout'].default})")
+    p.add_argument("--max-retries", type=int, default=None,
+                   help=f"openai: retries after a 429, 5xx or timeout (default {d['max_retries'].default})")
     p.set_defaults(batch=False)
 
 def _add_llm_parallel(p):
@@ -137,7 +149,11 @@ def _add_llm_parallel(p):
     p.add_argument("--batch", action="store_true", help="fetch the replies through the backend's Batch API first (openai:)")
 
 def _llm(a):
-    llm = make_llm(a.llm, cache=None if a.llm == "rules" else (a.cache or sibling(a.out, "llm_cache", ".sqlite")))
+    net = {k: v for k, v in (("timeout", a.timeout), ("max_retries", a.max_retries)) if v is not None}
+    if net and not a.llm.startswith("openai:"):
+        raise ValueError(f"--timeout and --max-retries are for openai:MODEL, not {a.llm}")
+    cache = None if a.llm == "rules" else (a.cache or sibling(a.out, "llm_cache", ".sqlite"))
+    llm = make_llm(a.llm, cache=cache, **net)
     if a.batch and not hasattr(llm, "run_batch"): raise ValueError(f"--batch needs a backend with a Batch API (openai:MODEL), not {a.llm}")
     return llm
 
@@ -229,7 +245,7 @@ def _add_data(sub):
     p.set_defaults(func=cmd_temple)
     p = d.add_parser("difficulty", help="TimeWarp Table 3: a model's text / video / group scores on a pairs file, with chance")
     p.add_argument("--pairs", required=True); p.add_argument("--model", required=True)
-    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=_count, default=None, help="only the first N pairs")
     p.add_argument("--summed", action="store_true", help="summed answer log-likelihood (default: mean per token)")
     p.add_argument("--out", default=None, help="report JSON with one row per pair")
     p.set_defaults(func=lambda a: difficulty(a.pairs, a.model, a.n_frames, a.limit, not a.summed, out=a.out, progress=sys.stderr.isatty()))
@@ -258,6 +274,9 @@ def cmd_eval(a) -> dict:
     if a.bench == "probe":
         r = evaluate_probe(a.model, a.data, a.scorer, a.n_frames, limit=a.limit, seed=a.seed, batch_size=a.batch_size, out=a.out)
         return {k: r[k] for k in ("videos", "statements", "statement_accuracy", "yes_rate", "category", "subcategory")}
+    if a.bench == "suite":
+        r = score_suite(a.model, a.data, a.n_frames, a.batch_size, a.scorer, progress=sys.stderr.isatty(), out=a.out)
+        return {k: r[k] for k in ("scores", "chance", "n", "seconds")}
     if a.bench == "world":
         res = evaluate_world(a.model, a.data, Path(a.out).with_name(Path(a.out).stem + "_suite"), **kw)
         Path(a.out).write_text(json.dumps(res, indent=1))
@@ -268,29 +287,32 @@ def cmd_eval(a) -> dict:
 
 def _add_eval(sub):
     p = sub.add_parser("eval", help="evaluate a video LLM on a benchmark (or on a world's held-out suite)")
-    p.add_argument("--model", required=True); p.add_argument("--bench", required=True, choices=[*LOADERS, "world", "probe"])
-    p.add_argument("--data", required=True, help="the benchmark file (--bench world: a world folder; --bench probe: a world folder or VideoRecord JSONL)")
+    p.add_argument("--model", required=True); p.add_argument("--bench", required=True, choices=[*LOADERS, "world", "suite", "probe"])
+    p.add_argument("--data", required=True, help="the benchmark file (--bench world: a world folder; --bench suite: a suite folder "
+                   "(timepref.eval.build_suite); --bench probe: a world folder or VideoRecord JSONL)")
     p.add_argument("--videos", default=None, help="the benchmark's video folder")
     p.add_argument("--shuffled", default=None, help="TimeWar: the shuffled twin file, for the normal - shuffled drop")
     p.add_argument("--shuffled-videos", default=None,
                    help="TimeWar: the folder of the shuffled videos the twins are scored on, named by the normal id or its video's id")
     p.add_argument("--scorer", default="loglik", choices=("loglik", "generate"))
-    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=8); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=_count, default=None)
+    p.add_argument("--batch-size", type=_count, default=8); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="results JSON (with every item's prediction)")
     p.set_defaults(func=cmd_eval)
 
 def cmd_e2e(a) -> dict:
     "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
+    suite = SuiteConfig(seed=a.suite_seed, n_videos=a.suite_videos, vino_pairs=a.vino_pairs, probe_videos=a.probe_videos)
     cfg = E2EConfig(n_videos=a.n_videos, world_seed=a.world_seed, base_steps=a.base_steps, n_frames=a.n_frames, arms=tuple(a.arms or ARMS),
-                    seeds=tuple(a.seeds), limit=a.limit, overrides=tuple(a.set), batch_size=a.batch_size)
+                    seeds=tuple(a.seeds), limit=a.limit, overrides=tuple(a.set), batch_size=a.batch_size, suite=suite)
     res = run_e2e(a.out, cfg, progress=sys.stderr.isatty(), log=True)
     rep = write_report(res, a.out)
     pick = ("timewar", "vino_text", "probe")
     return {"out": str(a.out), "seconds": res["seconds"], "table": rep["table"], "figure": rep["figure"],
             "before": {s: round(res["before"]["scores"][s], 4) for s in pick},
             "after": {f"{r['arm']}-{r['seed']}": {s: round(r["scores"][s], 4) for s in pick} for r in res["arms"]},
-            "claims_agreeing": f"{sum(c['agrees'] for c in rep['claims'])} of {len(rep['claims'])}"}
+            "claims_agreeing": f"{sum(c['agrees'] for c in rep['claims'])} of {len(rep['claims'])}",
+            "claims_resolved": f"{sum(c['resolved'] for c in rep['claims'])} of {len(rep['claims'])}"}
 
 def _add_e2e(sub):
     d = E2EConfig()
@@ -300,9 +322,14 @@ def _add_e2e(sub):
     p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
     p.add_argument("--n-videos", type=int, default=d.n_videos); p.add_argument("--world-seed", type=int, default=d.world_seed)
     p.add_argument("--base-steps", type=int, default=d.base_steps); p.add_argument("--n-frames", type=int, default=d.n_frames)
-    p.add_argument("--limit", type=int, default=None, help="only the first N training videos per data method")
+    p.add_argument("--limit", type=_count, default=None, help="only the first N training videos per data method")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="videos per generation batch")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe overrides for every arm, e.g. defaults.epochs=2")
+    s = d.suite
+    p.add_argument("--suite-seed", type=int, default=s.seed, help="the held-out suite world's seed")
+    p.add_argument("--suite-videos", type=_count, default=s.n_videos, help="videos of the held-out suite world")
+    p.add_argument("--vino-pairs", type=_count, default=s.vino_pairs, help="Vinoground-style pairs of the suite")
+    p.add_argument("--probe-videos", type=_count, default=s.probe_videos, help="videos (4+ events) the probe asks about")
     p.set_defaults(func=cmd_e2e)
 
 def parser() -> argparse.ArgumentParser:
@@ -320,10 +347,20 @@ def main(argv:list[str]|None=None) -> dict:
     print(json.dumps(res, indent=1))
     return res
 
+def _unfinished(res:dict) -> str:
+    "The one line for a run that left items undone: how many LLM requests failed, why, and that a rerun retries them."
+    n, why = res["items_failed"], ", ".join(f"{k}: {v}" for k, v in res["failed"].items())
+    return (f"{n} LLM request{'s' * (n > 1)} failed after all retries ({why}), so {n} of {n + res['items']} items are "
+            "not done; run the same command again to retry them")
+
 def run(argv:list[str]|None=None) -> int:
-    "The `timepref` console script: like `main`, but errors in the inputs become a one-line message and exit code 1."
-    try: main(argv)
-    except (ValueError, OSError) as e:
+    """The `timepref` console script: like `main`, but errors in the inputs become a one-line message and exit code 1,
+    and so does a run that left items undone because LLM requests failed (after printing its summary)."""
+    try: res = main(argv)
+    except (ValueError, OSError, LLMError) as e:
         print(f"timepref: error: {e}", file=sys.stderr)
+        return 1
+    if isinstance(res, dict) and res.get("items_failed"):
+        print(f"timepref: error: {_unfinished(res)}", file=sys.stderr)
         return 1
     return 0

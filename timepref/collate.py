@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 import numpy as np, torch
 from fastcore.basics import patch
 from trl.data_utils import apply_chat_template
@@ -19,7 +19,7 @@ from .video import read_frames, read_frames_at, read_frames_at_indices
 # %% auto #0
 __all__ = ['strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader', 'vision_inputs', 'join_completions', 'tile',
            'VideoCollator', 'VideoSFTCollator', 'VideoDPOCollator', 'VideoKTOCollator', 'trl_row', 'from_trl_row',
-           'read_trl_jsonl', 'video_trl_config']
+           'iter_trl_jsonl', 'read_trl_jsonl', 'video_trl_config']
 
 # %% ../nbs/11_collate.ipynb #f69a80e3
 def strip_none(x):
@@ -178,30 +178,47 @@ def trl_row(rec:SFTRow|PrefPair|KTORow|dict) -> dict:
     if "label" in d: out["label"] = bool(d["label"])
     return out | {k: d[k] for k in _PROVENANCE if k in d}
 
+def _content_ok(c) -> bool:
+    "A message's content: a string, or a list of blocks (objects) whose `text`, where there is one, is a string."
+    return isinstance(c, str) or isinstance(c, list) and all(isinstance(b, dict) and isinstance(b.get("text", ""), str)
+                                                             for b in c)
+
 def _text(msgs, role:str) -> str:
-    "The text of the `role` turn of `msgs` (a string passes through)."
+    "The text of the `role` turn of `msgs` (a string passes through); `RecordError` for what is not chat messages."
     if isinstance(msgs, str): return msgs
-    turns = [m for m in msgs if isinstance(m, dict) and m.get("role") == role]
+    if not isinstance(msgs, list) or not all(isinstance(m, dict) and _content_ok(m.get("content")) for m in msgs):
+        raise RecordError("expected a string or chat messages (objects with a string or a list of objects as content)")
+    turns = [m for m in msgs if m.get("role") == role]
     if len(turns) != 1: raise RecordError(f"expected one {role} turn, got {len(turns)}")
-    c = turns[0].get("content")
-    return c if isinstance(c, str) else "".join(b.get("text") or "" for b in c or [] if b.get("type") == "text")
+    c = turns[0]["content"]
+    return c if isinstance(c, str) else "".join(b.get("text", "") for b in c if b.get("type") == "text")
 
 def from_trl_row(d:dict, cls):
     "The record of type `cls` (`PrefPair`, `SFTRow`, `KTORow`) that `trl_row` made `d` from."
+    if not isinstance(d, dict): raise RecordError(f"expected a JSON object, got {type(d).__name__}")
     d = {k: v for k, v in strip_none(d).items() if k != "images"}   # Arrow fills absent keys with None
     for k in ("prompt", "completion", "chosen", "rejected"):
-        if k in d:
-            try: d[k] = _text(d[k], "user" if k == "prompt" else "assistant")
-            except RecordError as e: raise RecordError(e.msg, field=k) from None
+        if k not in d: continue
+        try:
+            text = _text(d[k], "user" if k == "prompt" else "assistant")
+            if k == "prompt": as_prompt(d[k])   # the one video block the collators put the frames in
+        except ValueError as e: raise RecordError(getattr(e, "msg", str(e)), field=k) from None
+        d[k] = text
     return from_dict(cls, d)
 
-def read_trl_jsonl(path, cls) -> list:
-    "The records of type `cls` in a JSONL file of TRL rows; a bad line raises `RecordError` with file, line and field."
-    out = []
-    for i, d in enumerate(iter_jsonl(path), 1):
-        try: out.append(from_trl_row(d, cls))
+def _row_lines(path) -> Iterator[int]:
+    "The numbers of the lines of `path` that `iter_jsonl` reads a row from (it skips blank ones)."
+    with open(path, "rb") as f: yield from (i for i, raw in enumerate(f, 1) if raw.decode("utf-8", "replace").strip())
+
+def iter_trl_jsonl(path, cls) -> Iterator[tuple[int, Any]]:
+    "`(line, record of type cls)` per row of a JSONL file of TRL rows; a bad row: `RecordError` with file, line, field."
+    for d, i in zip(iter_jsonl(path), _row_lines(path)):
+        try: yield i, from_trl_row(d, cls)
         except RecordError as e: raise RecordError(e.msg, path, i, e.field) from None
-    return out
+
+def read_trl_jsonl(path, cls) -> list:
+    "The records of type `cls` in a JSONL file of TRL rows (see `iter_trl_jsonl`)."
+    return [r for _, r in iter_trl_jsonl(path, cls)]
 
 def video_trl_config(cls, **kwargs):
     "A TRL config of class `cls` (`SFTConfig`, `DPOConfig`, `KTOConfig`) set up for video rows; `kwargs` override."

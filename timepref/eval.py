@@ -5,21 +5,25 @@ lmms-eval's answer extraction — and report accuracy with the benchmark's own m
 
 # %% ../nbs/51_eval.ipynb #9af10f8f
 from __future__ import annotations
-import csv, json, os, re, shutil
+import csv, json, os, re, shutil, time
+from dataclasses import asdict, dataclass
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
 import numpy as np
+from tqdm.auto import tqdm
 from .base import accuracy, describe_answer, score_items
 from .benchmarks import VINOGROUND_DIRS, extract_choice, load_benchmark, load_timewar
 from .collate import FrameLoader, VideoCollator
-from .records import MCQItem, VideoRecord, file_sha256
+from .records import MCQItem, VideoRecord, file_sha256, read_jsonl, write_jsonl
 from .respond import GenConfig, Request, VideoResponder
+from .stats import chance_at_least
 from .video import VideoReadError, cut_video, iter_frames, video_meta, write_mp4
 
 # %% auto #0
 __all__ = ['INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'mcq_prompt', 'readable', 'score_loglik', 'yes_no', 'score_generate',
-           'pair_scores', 'metrics', 'evaluate', 'world_vinoground', 'world_timewar', 'world_suite', 'evaluate_world',
+           'pair_scores', 'metrics', 'evaluate', 'world_vinoground', 'world_timewar', 'timewar_args', 'world_suite',
+           'evaluate_world', 'SuiteConfig', 'build_suite', 'suite_items', 'suite_units', 'suite_chance', 'score_suite',
            'plot_results']
 
 # %% ../nbs/51_eval.ipynb #9306f649
@@ -41,9 +45,9 @@ def readable(items:Sequence[MCQItem]) -> tuple[list[MCQItem], Counter]:
     return ok, skipped
 
 # %% ../nbs/51_eval.ipynb #899f8d3e
-def score_loglik(model, col:VideoCollator, items:Sequence[MCQItem], batch_size:int=8) -> list[dict]:
+def score_loglik(model, col:VideoCollator, items:Sequence[MCQItem], batch_size:int=8, progress:bool=False) -> list[dict]:
     "Per item: the option with the highest summed log-likelihood as the answer."
-    return [r | {"scorer": "loglik"} for r in score_items(model, col, items, batch_size=batch_size)]
+    return [r | {"scorer": "loglik"} for r in score_items(model, col, items, batch_size=batch_size, progress=progress)]
 
 YES_NO = ["yes", "no"]
 
@@ -63,18 +67,23 @@ def score_generate(responder:VideoResponder, items:Sequence[MCQItem]) -> list[di
     return out
 
 # %% ../nbs/51_eval.ipynb #7434fc9c
-def pair_scores(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
-    "Vinoground: per pair (`group`), text = both text items right, video = both video items right, group = all four."
+def _pair_hits(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict[str, dict]:
+    "Per Vinoground pair (`group`) with both text items scored: `text` = both right; with both video items, `video` too."
     ok = {r["id"]: r["correct"] for r in rows}
     by = defaultdict(lambda: defaultdict(list))
     for it in items:
         if it.id in ok: by[it.group][it.meta.get("task", "text")].append(ok[it.id])
-    full = [g for g in by.values() if len(g["text"]) == 2]
-    text = [all(g["text"]) for g in full]
-    out = {"pairs": len(full), "text": float(np.mean(text)) if full else float("nan"), "text_chance": 0.25}
-    if full and all(len(g["video"]) == 2 for g in full):
-        video = [all(g["video"]) for g in full]
-        out |= {"video": float(np.mean(video)), "group": float(np.mean([t and v for t, v in zip(text, video)])), "video_chance": 0.25, "group_chance": 1 / 16}
+    return {g: {"text": all(t["text"]), **({"video": all(t["video"])} if len(t["video"]) == 2 else {})}
+            for g, t in by.items() if len(t["text"]) == 2}
+
+def pair_scores(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
+    """Vinoground: per pair (`group`), text = both text items right, video = both video items right, group = all four.
+    Chance as defined in `timepref.stats`: two separate two-option questions per task (1/4), four for the group (1/16)."""
+    hits = list(_pair_hits(items, rows).values())
+    out = {"pairs": len(hits), "text": float(np.mean([h["text"] for h in hits])) if hits else float("nan"), "text_chance": chance_at_least(2, 2, .5)}
+    if hits and all("video" in h for h in hits):
+        out |= {"video": float(np.mean([h["video"] for h in hits])), "group": float(np.mean([h["text"] and h["video"] for h in hits])),
+                "video_chance": chance_at_least(2, 2, .5), "group_chance": chance_at_least(4, 4, .5)}
     return out
 
 TEMPORAL_VIDEOMME = ("Temporal Perception", "Temporal Reasoning")
@@ -88,13 +97,13 @@ def metrics(bench:str, items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
     return m
 
 # %% ../nbs/51_eval.ipynb #c18bba60
-def _scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed):
+def _scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, progress:bool=False):
     "A function that scores a list of items with the model in `model_dir`, loaded once."
     from timepref.models import load_video_llm
     if scorer == "loglik":
         model, proc = load_video_llm(model_dir)
         col = VideoCollator(proc, FrameLoader(n_frames=n_frames))   # decodes each video once for all parts
-        return lambda items: score_loglik(model, col, items, batch_size)
+        return lambda items: score_loglik(model, col, items, batch_size, progress)
     gen = GenConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     responder = VideoResponder.load(model_dir, n_frames=n_frames, gen=gen)
     return lambda items: score_generate(responder, items)
@@ -134,13 +143,14 @@ def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_fra
     return res
 
 # %% ../nbs/51_eval.ipynb #ac08ca2d
-def world_vinoground(world, out, split:str="test", gap_s:float=2.0) -> Path:
+def world_vinoground(world, out, split:str="test", gap_s:float=2.0, limit:int|None=None, progress:bool=False) -> Path:
     "Vinoground-format pairs from the world's `split` videos: each video vs its scene-reversed re-cut; returns the CSV path."
     from timepref.world import load_world
     out = Path(out); vids, cat = (out / d for d in VINOGROUND_DIRS)   # the release's layout
     vids.mkdir(parents=True, exist_ok=True); cat.mkdir(exist_ok=True)
     rows = []
-    for r in (r for r in load_world(world) if r.meta.get("split") == split and len(r.scenes) >= 2):
+    recs = [r for r in load_world(world) if r.meta.get("split") == split and len(r.scenes) >= 2][:limit]
+    for r in tqdm(recs, desc=f"vinoground ({split})", unit="video", disable=not progress):
         k, caps = len(rows), [s.caption for s in r.scenes]
         pos = shutil.copy(r.path, vids / f"{k}_pos.mp4")
         neg = cut_video(r.path, vids / f"{k}_neg.mp4", [(s.start, s.end) for s in reversed(r.scenes)])
@@ -163,22 +173,27 @@ def _link(src, dst) -> Path:
 def world_timewar(world, out, split:str="test") -> dict:
     """TimeWar on the world's `split` videos, in the official files, with `shuffled_videos/{video id}.mp4`: the shuffled
     re-cut each twin is asked on. Returns `evaluate` keyword arguments."""
-    from timepref.methods.timewarp import timewarp_explicit, timewarp_outputs
+    from timepref.methods.timewarp import TimeWarpConfig, timewarp_explicit, timewarp_outputs
     from timepref.pipeline import video_items
-    from timepref.records import read_jsonl
     out = Path(out); shuf = out / "shuffled_videos"
-    timewarp_explicit(video_items(world=world, split=split), out / "tw.jsonl", progress=False)
+    cfg = TimeWarpConfig(perturbations="shuffle")                      # the twins' re-cuts; no reversed videos to write
+    timewarp_explicit(video_items(world=world, split=split), out / "tw.jsonl", cfg=cfg, progress=False)
     shuf.mkdir(exist_ok=True)
     for it in read_jsonl(timewarp_outputs(out / "tw.jsonl")["timewar_shuffled"], MCQItem):
         if not (shuf / f"{it.meta['source']}.mp4").exists(): _link(it.video, shuf / f"{it.meta['source']}.mp4")
-    return {"bench": "timewar", "data": out / "tw.timewar_normal_benchmark.json", "videos": Path(world) / "videos",
-            "shuffled": out / "tw.timewar_shuffled_benchmark.json", "shuffled_videos": shuf}
+    return timewar_args(out, world)
 
-def world_suite(world, out, split:str="test") -> dict:
+def timewar_args(folder, world) -> dict:
+    "`evaluate` keyword arguments for the TimeWar files `world_timewar` wrote into `folder` for `world`."
+    folder = Path(folder)
+    return {"bench": "timewar", "data": folder / "tw.timewar_normal_benchmark.json", "videos": Path(world) / "videos",
+            "shuffled": folder / "tw.timewar_shuffled_benchmark.json", "shuffled_videos": folder / "shuffled_videos"}
+
+def world_suite(world, out, split:str="test", vino_pairs:int|None=None) -> dict:
     "The held-out suite of `world` under `out` (written unless it is there): `{name: evaluate keyword arguments}` per benchmark."
     out = Path(out); vg = out / "vinoground"
     tw = world_timewar(world, out / "timewar", split)          # resumable: a finished one is read back, nothing redone
-    if not (vg / "vinoground.csv").exists(): world_vinoground(world, vg, split)
+    if not (vg / "vinoground.csv").exists(): world_vinoground(world, vg, split, limit=vino_pairs)
     return {"timewar": tw, "vinoground": {"bench": "vinoground", "data": vg / "vinoground.csv", "videos": vg}}
 
 # %% ../nbs/51_eval.ipynb #280a2797
@@ -186,6 +201,88 @@ def evaluate_world(model_dir, world, out, scorer:str="loglik", n_frames:int=8, s
     "Build the held-out suite of `world` under `out` (once) and evaluate the model on each of its benchmarks."
     suite = world_suite(world, Path(out) / "suite", split)
     return {name: evaluate(model_dir, **args, scorer=scorer, n_frames=n_frames, **kw) for name, args in suite.items()}
+
+# %% ../nbs/51_eval.ipynb #400c2dec
+@dataclass
+class SuiteConfig:
+    "The held-out world suite: a world of its own that nothing trains on, and what is asked of it."
+    seed: int = 1_000_000    # the held-out world's seed, in a range of its own (training worlds use 0, 1, ...)
+    n_videos: int = 780      # sized for >= 1,000 TimeWar questions that have a shuffled twin
+    vino_pairs: int = 400    # Vinoground-style pairs (one per video, the first ones)
+    probe_videos: int = 100  # videos with 4+ events the ordering probe asks about
+    size: int = 64           # frame side and rate: the training world's
+    fps: int = 8
+
+def build_suite(out, cfg:SuiteConfig|None=None, workers:int|None=None, progress:bool=True) -> Path:
+    "Write the held-out suite into folder `out` once (`suite.json`, written last, marks it complete); returns `out`."
+    from timepref.probe import probe_items
+    from timepref.world import WorldConfig, load_world, make_world
+    cfg, out = cfg or SuiteConfig(), Path(out)
+    if (out / "suite.json").exists():
+        if (old := json.loads((out / "suite.json").read_text())["config"]) != asdict(cfg):
+            raise ValueError(f"{out}: a suite built with {old}, not {asdict(cfg)}; use another folder")
+        return out
+    world = out / "world"
+    if not (world / "videos.jsonl").exists():
+        make_world(world, WorldConfig(n_videos=cfg.n_videos, seed=cfg.seed, size=cfg.size, fps=cfg.fps, test_fraction=1.0),
+                   workers=workers or os.cpu_count() or 1, progress=progress)
+    world_suite(world, out, split="test", vino_pairs=cfg.vino_pairs)
+    probe = [it for r in [r for r in load_world(world) if len(r.scenes) >= 4][:cfg.probe_videos] for it in probe_items(r)]
+    write_jsonl(probe, out / "probe.jsonl")
+    counts = {k: len(v) for k, v in suite_items(out).items()}
+    (out / "suite.json").write_text(json.dumps({"config": asdict(cfg), "items": counts}, indent=1))
+    return out
+
+# %% ../nbs/51_eval.ipynb #ea5b669c
+def suite_items(suite) -> dict[str, list[MCQItem]]:
+    "The items of the suite in folder `suite`, by part: TimeWar (normal, shuffled twins), Vinoground, the probe."
+    suite = Path(suite); tw = timewar_args(suite / "timewar", suite / "world")
+    return {"timewar": load_timewar(tw["data"], tw["videos"]),
+            "timewar_shuffled": load_timewar(tw["shuffled"], tw["shuffled_videos"], shuffled=True),
+            "vinoground": load_benchmark("vinoground", suite / "vinoground" / "vinoground.csv", suite / "vinoground"),
+            "probe": read_jsonl(suite / "probe.jsonl", MCQItem)}
+
+# %% ../nbs/51_eval.ipynb #cc6b1732
+def suite_units(items:dict[str, list[MCQItem]], rows:dict[str, list[dict]]) -> dict[str, dict]:
+    "Per suite score, `{unit: (value, video)}`: what `timepref.stats.paired` compares two models on."
+    from timepref.probe import probe_units
+    video = {it.id: Path(it.video).stem for it in items["timewar"]}       # a twin counts under its normal item's video
+    tw, sh = ({r["id"]: float(r["correct"]) for r in rows[k]} for k in ("timewar", "timewar_shuffled"))
+    twin = {it.id: it.group for it in items["timewar_shuffled"] if it.id in sh and it.group in tw}
+    u = {"timewar": {i: (c, video[i]) for i, c in tw.items()},
+         "timewar_shuffled": {t: (sh[t], video[g]) for t, g in twin.items()},
+         "timewar_drop": {g: (tw[g] - sh[t], video[g]) for t, g in twin.items()}}
+    hits = _pair_hits(items["vinoground"], rows["vinoground"])
+    for k in ("text", "video"): u[f"vino_{k}"] = {g: (float(h[k]), g) for g, h in hits.items() if k in h}
+    u["vino_group"] = {g: (float(h["text"] and h["video"]), g) for g, h in hits.items() if "video" in h}
+    return u | probe_units(items["probe"], rows["probe"])
+
+def suite_chance(items:dict[str, list[MCQItem]]) -> dict[str, float]:
+    "Each suite score of a scorer whose option scores are independent random draws (`timepref.stats.chance_at_least`)."
+    from timepref.probe import CATEGORIES
+    tw = float(np.mean([1 / len(it.options) for it in items["timewar"]]))
+    pair, group, cat = chance_at_least(2, 2, .5), chance_at_least(4, 4, .5), chance_at_least(5, 8, .5)
+    return {"timewar": tw, "timewar_shuffled": tw, "timewar_drop": 0.0, "vino_text": pair, "vino_video": pair, "vino_group": group,
+            "probe": 0.5, "probe_yes": 0.5, **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES}}
+
+# %% ../nbs/51_eval.ipynb #bf5428e1
+def score_suite(model_dir, suite, n_frames:int=8, batch_size:int=16, scorer:str="loglik", progress:bool=False, out=None) -> dict:
+    "Score the model in `model_dir` on every item of the suite in folder `suite`: loaded once, each video decoded once."
+    items = suite_items(suite)
+    flat = [it for part in items.values() for it in part]
+    _, skipped = readable(flat)
+    if skipped: raise ValueError(f"{suite}: suite items without a readable video ({dict(skipped)}); rebuild the suite")
+    t = time.perf_counter()
+    got = {r["id"]: r for r in _scorer(scorer, model_dir, n_frames, batch_size, 4, 0, progress)(flat)}
+    rows = {part: [got[it.id] for it in its] for part, its in items.items()}
+    units = suite_units(items, rows)
+    res = {"model": str(model_dir), "suite": str(suite), "suite_config": json.loads((Path(suite) / "suite.json").read_text())["config"],
+           "scorer": scorer, "n_frames": n_frames, "seconds": round(time.perf_counter() - t, 1),
+           "scores": {k: float(np.mean([v for v, _ in u.values()])) if u else float("nan") for k, u in units.items()},
+           "chance": suite_chance(items), "n": {k: len(u) for k, u in units.items()},
+           "videos": {k: len({c for _, c in u.values()}) for k, u in units.items()}, "units": units, "rows": rows}
+    if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
+    return res
 
 # %% ../nbs/51_eval.ipynb #57163129
 def plot_results(results:dict, path=None):

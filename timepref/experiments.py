@@ -7,13 +7,15 @@ recipe → the held-out suite and the ordering probe, for every arm and seed."""
 from __future__ import annotations
 import json, math, sys, time
 from functools import cached_property
-from dataclasses import asdict, dataclass
+from functools import lru_cache
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
 from .base import BaseConfig, train_base_model
-from .eval import evaluate_world
-from .probe import CATEGORIES, evaluate_probe
+from .eval import SuiteConfig, build_suite, score_suite
+from .probe import CATEGORIES
+from .stats import Z95, cluster_se, paired
 from .pipeline import video_items
 from .respond import GenConfig, VideoResponder
 from .train import load_recipe, train
@@ -27,9 +29,9 @@ from .methods.kto import kto_convert
 from .methods.combine import combine
 
 # %% auto #0
-__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'SHARED', 'N_OF', 'CLAIMS', 'Arm', 'E2EConfig', 'Data', 'flat_scores',
-           'chance_scores', 'score_model', 'arm_overrides', 'run_arm', 'run_e2e', 'e2e_table', 'e2e_claims', 'plot_e2e',
-           'report_md', 'write_report']
+__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'SHARED', 'CLAIMS', 'REPORT_SCORES', 'Arm', 'E2EConfig', 'Data', 'score_model',
+           'arm_overrides', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims', 'plot_e2e',
+           'interval', 'resolvable', 'report_md', 'write_report']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -68,13 +70,19 @@ class E2EConfig:
     limit: int|None = None              # only the first N training videos per data method (smoke runs)
     overrides: tuple = ()               # `key=value` recipe overrides for every arm, e.g. `defaults.epochs=2`
     batch_size: int = 16                # videos per generation batch when the base model makes data
+    suite: SuiteConfig = field(default_factory=SuiteConfig)   # the held-out suite: a world of its own, built once per run
+    suite_forms: bool = True            # the base model also learns the suite's question forms, on training videos
 
     def __post_init__(self):
         if bad := set(self.arms) - set(ARMS): raise ValueError(f"unknown arm(s) {sorted(bad)}; the arms are {', '.join(ARMS)}")
         if not self.seeds: raise ValueError("give at least one seed")
         self.arms, self.seeds, self.overrides = tuple(self.arms), tuple(int(s) for s in self.seeds), tuple(self.overrides)
+        if isinstance(self.suite, dict): self.suite = SuiteConfig(**self.suite)
+        if self.suite.seed == self.world_seed: raise ValueError(f"the held-out suite's seed {self.suite.seed} is the training world's")
 
-    def base(self) -> BaseConfig: return BaseConfig(size="mini", steps=self.base_steps, n_frames=self.n_frames, batch_size=16, seed=self.world_seed)
+    def base(self) -> BaseConfig:
+        forms = dict(n_neighbour=1, n_statements=4, caption_matching=True) if self.suite_forms else {}
+        return BaseConfig(size="mini", steps=self.base_steps, n_frames=self.n_frames, batch_size=16, seed=self.world_seed, **forms)
 
 # %% ../nbs/60_experiments.ipynb #39d75ceb
 class Data:
@@ -124,39 +132,20 @@ DATA: dict[str, Callable[[Data, Path], dict]] = {"explicit": _explicit, "implici
 DATA_NEEDS = {"kto": ("explicit",), "combined": ("hound", "explicit", "implicit")}   # data made from other data
 
 # %% ../nbs/60_experiments.ipynb #78a55fac
-SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "TimeWar accuracy, shuffled videos", "timewar_drop": "normal - shuffled",
-          "vino_text": "Vinoground text score", "vino_video": "Vinoground video score", "vino_group": "Vinoground group score",
-          "probe": "probe statement accuracy", "probe_yes": "probe yes rate", **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES}}
-
-def flat_scores(suite:dict, probe:dict) -> dict[str, float]:
-    "The numbers of one model: `SCORES` from an `evaluate_world` result and an `evaluate_probe` result."
-    tw, vg = suite["timewar"], suite["vinoground"]["parts"]["normal"]["vinoground"]
-    return {"timewar": tw["timewar"]["normal"], "timewar_shuffled": tw["timewar"]["shuffled"], "timewar_drop": tw["timewar"]["drop"],
-            "vino_text": vg["text"], "vino_video": vg.get("video", math.nan), "vino_group": vg.get("group", math.nan),
-            "probe": probe["statement_accuracy"], "probe_yes": probe["yes_rate"],
-            **{f"probe_{c.replace(' ', '_')}": probe["category"].get(c, math.nan) for c in CATEGORIES}}
+SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "TimeWar accuracy, shuffled videos",
+          "timewar_drop": "TimeWar normal − shuffled", "vino_text": "Vinoground text score", "vino_video": "Vinoground video score",
+          "vino_group": "Vinoground group score", "probe": "probe statement accuracy", "probe_yes": "probe yes rate",
+          **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES}}
 
 # %% ../nbs/60_experiments.ipynb #355d882e
-def chance_scores(suite:dict) -> dict[str, float]:
-    "What guessing scores on the suite's parts (the probe: one of yes / no)."
-    tw = suite["timewar"]["parts"]
-    vg = suite["vinoground"]["parts"]["normal"]["vinoground"]
-    return {"timewar": tw["normal"]["accuracy"]["chance"], "timewar_shuffled": tw["shuffled"]["accuracy"]["chance"], "timewar_drop": 0.0,
-            "vino_text": vg["text_chance"], "vino_video": vg.get("video_chance", math.nan), "vino_group": vg.get("group_chance", math.nan), "probe": 0.5}
-
-# %% ../nbs/60_experiments.ipynb #3799f7a7
-def score_model(model, world, folder, cfg:E2EConfig, run_dir) -> dict:
-    "Suite and probe results of `model` (written to `folder/scores.json`, read back when there); returns the flat scores and timing."
+def score_model(model, folder, cfg:E2EConfig, suite) -> dict:
+    "The suite scores of `model` (all its per-item results in `folder/suite.json`; the summary in `folder/scores.json`, read back when there)."
     f = Path(folder) / "scores.json"
     if f.exists(): return json.loads(f.read_text())
-    t = time.perf_counter()
-    suite = evaluate_world(model, world, run_dir, n_frames=cfg.n_frames)        # the suite is built once, in run_dir/suite
-    probe = evaluate_probe(model, world, n_frames=cfg.n_frames, out=Path(folder) / "probe.json")
-    (Path(folder) / "suite.json").write_text(json.dumps(suite, indent=1))    # evaluate_probe made the folder
-    res = {"model": str(model), "scores": flat_scores(suite, probe), "chance": chance_scores(suite), "eval_seconds": round(time.perf_counter() - t, 1),
-           "n": {"timewar": suite["timewar"]["parts"]["normal"]["scored"], "vinoground_pairs": suite["vinoground"]["parts"]["normal"]["vinoground"]["pairs"],
-                 "probe_videos": probe["videos"], "probe_statements": probe["statements"]}}
-    f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(res, indent=1))
+    full = score_suite(model, suite, n_frames=cfg.n_frames, out=Path(folder) / "suite.json")
+    res = {"model": str(model), "scores": full["scores"], "chance": full["chance"], "n": full["n"], "videos": full["videos"],
+           "eval_seconds": full["seconds"], "units": str(Path(folder) / "suite.json")}
+    f.write_text(json.dumps(res, indent=1))
     return res
 
 # %% ../nbs/60_experiments.ipynb #38c752c1
@@ -166,7 +155,7 @@ def arm_overrides(arm:Arm, files:dict[str, Path], base_model, out, seed:int, cfg
             f"n_frames={cfg.n_frames}", *arm.overrides, *cfg.overrides]
 
 # %% ../nbs/60_experiments.ipynb #edba528a
-def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, run_dir) -> dict:
+def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
     "Train arm `name` on `data` into `out` and score it; returns (and writes to `out/arm.json`) its record."
     f = Path(out) / "arm.json"
     if f.exists(): return json.loads(f.read_text())
@@ -182,7 +171,7 @@ def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, run_dir) -> dic
            "rows": rows, "steps": sum(s["steps"] for s in run["stages"]), "train_seconds": secs,
            "seconds_per_100_rows": round(100 * secs / rows, 2) if rows else None,
            "stages": [{k: s.get(k) for k in ("kind", "rows", "steps", "train_seconds", "train_loss")} for s in run["stages"]],
-           **score_model(run["final_model"], data.world, Path(out), cfg, run_dir)}
+           **score_model(run["final_model"], Path(out), cfg, suite)}
     f.write_text(json.dumps(rec, indent=1))
     return rec
 
@@ -197,7 +186,7 @@ def _base(out:Path, cfg:E2EConfig, progress:bool) -> tuple[Path, Path]:
     return world, model
 
 # %% ../nbs/60_experiments.ipynb #2de5b898
-SHARED = ("n_videos", "world_seed", "base_steps", "n_frames", "limit", "overrides", "batch_size")   # what every row of a run shares
+SHARED = ("n_videos", "world_seed", "base_steps", "n_frames", "limit", "overrides", "batch_size", "suite", "suite_forms")   # what every row shares
 
 def _check_config(path:Path, cfg:E2EConfig):
     "Write the run's config to `path`, or check it against the one there (only `arms` and `seeds` may change)."
@@ -216,23 +205,20 @@ def run_e2e(out, cfg:E2EConfig|None=None, progress:bool=True, log:bool=False) ->
     _check_config(out / "config.json", cfg)
     say = (lambda m: print(f"[e2e {time.perf_counter() - t0:7.0f} s] {m}", file=sys.stderr, flush=True)) if log else (lambda m: None)
     say("world and base model"); world, base = _base(out, cfg, progress)
-    before = score_model(base, world, out / "base_scores", cfg, out)
+    say("held-out suite"); suite = build_suite(out / "suite", cfg.suite, progress=progress)
+    before = score_model(base, out / "base_scores", cfg, suite)
     arms, data = [], {}
     for seed in cfg.seeds:
         d = data[seed] = Data(out / f"data-{seed}", world, base, seed, cfg)
         for name in cfg.arms:
             say(f"seed {seed}: {name}")
-            arms.append(run_arm(name, d, base, out / "arms" / f"{name}-{seed}", cfg, out))
+            arms.append(run_arm(name, d, base, out / "arms" / f"{name}-{seed}", cfg, suite))
     res = {"config": asdict(cfg), "base_model": {k: v for k, v in json.loads((base / "base_report.json").read_text()).items() if k in ("config", "params", "train_rows", "train_seconds", "seconds_per_step")}, "before": before, "arms": arms,
            "data": {s: {"files": {m: _lines(d.folder / f"{m}.jsonl") for m in DATA if (d.folder / f"{m}.jsonl").exists()}, "seconds": d.seconds}
                     for s, d in data.items()},
            "seconds": round(time.perf_counter() - t0, 1)}
     (out / "results.json").write_text(json.dumps(res, indent=1, default=str))
     return res
-
-# %% ../nbs/60_experiments.ipynb #955a175f
-N_OF = {"timewar": "timewar", "vino_text": "vinoground_pairs", "vino_video": "vinoground_pairs", "vino_group": "vinoground_pairs",
-        "probe": "probe_statements", "probe_yes": "probe_statements"}   # the count each score is a share of
 
 # %% ../nbs/60_experiments.ipynb #c959643c
 def e2e_table(res:dict, scores:Sequence[str]=("timewar", "timewar_drop", "vino_text", "vino_video", "vino_group", "probe", "probe_yes")):
@@ -250,38 +236,59 @@ def e2e_table(res:dict, scores:Sequence[str]=("timewar", "timewar_drop", "vino_t
             r |= {s: float(np.mean(v)), f"{s} Δ": float(np.mean(v)) - base[s], f"{s} sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan}
         rows.append(r)
     tab = pd.DataFrame(rows).set_index("arm")
-    tab.attrs["n"] = {s: res["before"]["n"][N_OF[s]] for s in scores if s in N_OF}
+    tab.attrs["n"], tab.attrs["videos"] = res["before"]["n"], res["before"]["videos"]
     return tab
 
 # %% ../nbs/60_experiments.ipynb #d9b00712
-CLAIMS = [  # (claim, paper, better row, worse row, score)
-    ("DPO on TimeWarp-Explicit improves TimeWar over the base model", "TimeWarp Table 1", "timewarp-explicit", "base model", "timewar"),
-    ("DPO on TimeWarp-Explicit improves Vinoground's text score", "TimeWarp Table 1", "timewarp-explicit", "base model", "vino_text"),
-    ("KTO on the same data does worse than DPO", "TimeWarp Table 6", "timewarp-explicit", "timewarp-kto", "timewar"),
-    ("Explicit temporal pairs beat Base-DPO (Hound) pairs on TimeWar", "TimeWarp Table 1", "timewarp-explicit", "hound", "timewar"),
-    ("Preference training helps a weak base model on the ordering probe", "TimeWarp Section 6.2", "timewarp-explicit", "base model", "probe"),
-    ("TPO improves over the base model", "TPO Table 1", "tpo", "base model", "timewar"),
-    ("TPO beats Hound-DPO", "TPO Table 2", "tpo", "hound", "timewar"),
-    ("DPO before SFT beats SFT before DPO", "TEMPLE Fig. 5", "temple-dpo_sft", "temple-sft_dpo", "vino_text"),
-    ("DPO before SFT beats SFT only", "TEMPLE Fig. 5", "temple-dpo_sft", "sft", "vino_text"),
-    ("The curriculum beats DPO on all levels at once", "TEMPLE Fig. 6", "temple-curriculum", "temple-dpo", "vino_text"),
-    ("TEMPLE (curriculum, then SFT) improves Vinoground over the base model", "TEMPLE Table 1", "temple", "base model", "vino_text"),
+@dataclass(frozen=True)
+class Claim:
+    "A comparison one of the papers makes, and the suite score it is tested on."
+    source: str   # the paper and its table or figure
+    a: str        # the row the paper finds better (an arm, or "base model") ...
+    b: str        # ... than this one
+    score: str    # the suite score that stands for the paper's metric (a key of `SCORES`)
+    paper: str    # the paper's metric and numbers for a and b
+
+CLAIMS = [
+    Claim("TimeWarp Table 5", "timewarp-explicit", "hound", "timewar", "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.92 (DPO)"),
+    Claim("TimeWarp Table 5", "timewarp-explicit", "sft", "timewar", "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.74 (SFT)"),
+    Claim("TimeWarp Table 5", "timewarp-implicit", "hound", "timewar", "TimeWar normal, LLaVA-Hound: 60.98 (Implicit) vs 49.92 (DPO)"),
+    Claim("TimeWarp Table 5", "combined", "hound", "timewar", "TimeWar normal, LLaVA-Hound: 57.10 (Combined) vs 49.92 (DPO)"),
+    Claim("TimeWarp Table 5", "timewarp-explicit", "hound", "vino_video", "Vinoground video, LLaVA-Hound: 31.6 (Explicit) vs 26.0 (DPO)"),
+    Claim("TimeWarp Table 5", "hound", "timewarp-explicit", "vino_text", "Vinoground text, LLaVA-Hound: 23.8 (DPO) vs 22.2 (Explicit)"),
+    Claim("TimeWarp Table 6", "timewarp-kto", "timewarp-explicit", "vino_text",
+          "Vinoground text, LLaVA-Hound: 24.05 (KTO) vs 23.70 (DPO); KTO's deficit is on TempCompass (53.48 vs 61.28), not in the world"),
+    Claim("TimeWarp Table 6", "timewarp-kto", "timewarp-explicit", "vino_video", "Vinoground video, LLaVA-Hound: 26.55 (KTO) vs 26.02 (DPO)"),
+    *[Claim("TimeWarp Section 6.2, Fig. 5", "timewarp-explicit", "base model", f"probe_{c.replace(' ', '_')}",
+            f"{c}: share of videos with 5 of 8 statements right, LLaVA-Hound: 2-3 points up after preference tuning") for c in CATEGORIES],
+    Claim("TPO Table 2", "tpo", "base model", "timewar", "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 52.6; TimeWar stands in"),
+    Claim("TPO Table 2", "tpo", "hound", "timewar", "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 53.7 (Hound-DPO*); TimeWar stands in"),
+    Claim("TEMPLE Table 1", "temple", "base model", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.0"),
+    Claim("TEMPLE Table 1", "temple", "sft", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.6 (SFT)"),
+    Claim("TEMPLE Fig. 5", "temple-dpo_sft", "temple-sft_dpo", "vino_text", "Vinoground text: DPO before SFT above SFT before DPO (figure)"),
+    Claim("TEMPLE Fig. 5", "temple-dpo_sft", "sft", "vino_text", "Vinoground text: DPO before SFT above SFT only (figure)"),
+    Claim("TEMPLE Fig. 6", "temple-curriculum", "temple-dpo", "vino_text", "Vinoground text: the curriculum above DPO on one mix of levels (figure)"),
 ]
 
-def _variance(tab, row:str, s:str) -> float:
-    "Seed variance plus the binomial variance of a share of `n` items, for score `s` of `row`."
-    sd, p, n = tab.loc[row].get(f"{s} sd", math.nan), float(tab.loc[row, s]), tab.attrs["n"].get(s)
-    return (0.0 if math.isnan(sd) else sd ** 2) + (p * (1 - p) / n if n else 0.0)
+@lru_cache(maxsize=64)
+def _units(path:str) -> dict: return json.loads(Path(path).read_text())["units"]
 
-def e2e_claims(tab) -> list[dict]:
-    "Each claim of `CLAIMS` whose two rows are in `tab`: the difference, whether it agrees, and whether it exceeds the noise."
-    out = []
-    for claim, paper, a, b, s in CLAIMS:
-        if a not in tab.index or b not in tab.index: continue
-        diff = float(tab.loc[a, s] - tab.loc[b, s])
-        noise = 2 * math.sqrt(sum(_variance(tab, r, s) for r in (a, b)))
-        out.append({"claim": claim, "paper": paper, "score": s, "rows": f"{a} vs {b}", "difference": round(diff, 4),
-                    "noise": round(noise, 4), "agrees": diff > 0, "beyond_noise": abs(diff) > noise})
+def row_units(res:dict, row:str, score:str) -> dict[str, tuple[float, str]]:
+    "`{unit: (value, video)}` of `score` for a table row: the base model's, or an arm's averaged over its seeds."
+    if row == "base model": return {k: (v, c) for k, (v, c) in _units(res["before"]["units"])[score].items()}
+    runs = [_units(a["units"])[score] for a in res["arms"] if a["arm"] == row and "skipped" not in a]
+    if not runs: raise KeyError(row)
+    common = sorted(set.intersection(*(set(r) for r in runs)))
+    return {k: (float(np.mean([r[k][0] for r in runs])), runs[0][k][1]) for k in common}
+
+def e2e_claims(res:dict, n_boot:int=2000) -> list[dict]:
+    "Each claim of `CLAIMS` whose two rows ran: the paired difference a − b, its 95 % CI and p, the MDD, agrees, resolved."
+    out, have = [], {"base model"} | {a["arm"] for a in res["arms"] if "skipped" not in a}
+    for c in CLAIMS:
+        if c.a not in have or c.b not in have: continue
+        r = paired(row_units(res, c.a, c.score), row_units(res, c.b, c.score), n_boot=n_boot)
+        out.append(asdict(c) | {k: r[k] for k in ("diff", "ci95", "p", "mdd", "units", "clusters")}
+                   | {"agrees": r["diff"] > 0, "resolved": r["p"] < 0.05})
     return out
 
 # %% ../nbs/60_experiments.ipynb #7a8a706f
@@ -308,23 +315,44 @@ def _pct(v:float, delta:float|None=None, sd:float|None=None) -> str:
     s = f"{100 * v:.1f}" + (f" ({100 * delta:+.1f})" if delta is not None else "")
     return s + (f" ± {100 * sd:.1f}" if sd is not None and not math.isnan(sd) else "")
 
-def report_md(res:dict, scores:Sequence[str]=("timewar", "timewar_drop", "vino_text", "vino_group", "probe", "probe_yes")) -> str:
-    "The run as Markdown: the table of `e2e_table` in percent, then the claims."
-    tab, base = e2e_table(res, scores), res["before"]["n"]
+def interval(units:dict) -> tuple[float, float]:
+    "95 % interval of the mean of `{unit: (value, video)}`, its standard error clustered by video."
+    v, c = [x for x, _ in units.values()], [g for _, g in units.values()]
+    m, se = float(np.mean(v)), cluster_se(v, c)
+    return (m - Z95 * se, m + Z95 * se)
+
+def resolvable(res:dict, scores:Sequence[str]) -> dict[str, float]:
+    "Per score, the median over arms of the smallest difference from the base model a paired test resolves (MDD)."
+    arms = list(dict.fromkeys(a["arm"] for a in res["arms"] if "skipped" not in a))
+    return {s: float(np.median([paired(row_units(res, a, s), row_units(res, "base model", s), n_boot=200)["mdd"] for a in arms]))
+            if arms else math.nan for s in scores}
+
+REPORT_SCORES = ("timewar", "timewar_shuffled", "timewar_drop", "vino_text", "vino_video", "vino_group", "probe", "probe_yes",
+                 "probe_very_far")
+
+def report_md(res:dict, scores:Sequence[str]=REPORT_SCORES) -> str:
+    "The run as Markdown: the table of `e2e_table` in percent with chance and the resolvable difference, then the claims."
+    tab, n, v = e2e_table(res, scores), res["before"]["n"], res["before"]["videos"]
     lines = [f"| arm | seeds | rows | train s / 100 rows | {' | '.join(SCORES[s] for s in scores)} |", "|---" * (len(scores) + 4) + "|"]
-    chance = res["before"].get("chance", {})
+    chance = res["before"]["chance"]
     lines.append(f"| chance | | | | {' | '.join(_pct(chance[s]) if s in chance else '' for s in scores)} |")
+    ci = {s: interval(row_units(res, "base model", s)) for s in scores}
     for arm, r in tab.iterrows():
-        cells = [_pct(r[s]) if arm == "base model" else _pct(r[s], r[f"{s} Δ"], r[f"{s} sd"]) for s in scores]
+        cells = [f"{_pct(r[s])} [{100 * ci[s][0]:.1f}, {100 * ci[s][1]:.1f}]" if arm == "base model" else
+                 _pct(r[s], r[f"{s} Δ"], r[f"{s} sd"]) for s in scores]
         extra = ["", "", ""] if arm == "base model" else [r["seeds"], f"{r['rows']:.0f}", f"{r['train s / 100 rows']:.1f}"]
         lines.append(f"| {arm} | {' | '.join(extra)} | {' | '.join(cells)} |")
-    lines += ["", f"Held out: {base['timewar']} TimeWar questions, {base['vinoground_pairs']} Vinoground-style pairs, "
-                  f"{base['probe_statements']} probe statements on {base['probe_videos']} videos.",
+    mdd = resolvable(res, scores)
+    lines.append(f"| smallest resolvable Δ (paired, vs base) | | | | {' | '.join(_pct(mdd[s]) for s in scores)} |")
+    lines += ["", f"Held out: {n['timewar']} TimeWar questions on {v['timewar']} videos ({n['timewar_shuffled']} with a shuffled twin), "
+                  f"{n['vino_text']} Vinoground-style pairs, {n['probe']} probe statements on {v['probe']} videos.",
               *[f"Not trained: {a['arm']} (seed {a['seed']}): {a['skipped']}." for a in res["arms"] if "skipped" in a], "",
-              "| claim | paper | rows compared | score | difference | noise (2σ) | agrees | beyond the noise |", "|---|---|---|---|---|---|---|---|"]
-    for c in e2e_claims(tab):
-        lines.append(f"| {c['claim']} | {c['paper']} | {c['rows']} | {SCORES[c['score']]} | {100 * c['difference']:+.1f} | {100 * c['noise']:.1f} "
-                     f"| {'yes' if c['agrees'] else 'no'} | {'yes' if c['beyond_noise'] else 'no'} |")
+              "| source | a vs b (a better in the paper) | paper | suite score | a − b [95 % CI] | p | MDD | agrees | resolved |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for c in e2e_claims(res):
+        lines.append(f"| {c['source']} | {c['a']} vs {c['b']} | {c['paper']} | {SCORES[c['score']]} | {100 * c['diff']:+.1f} "
+                     f"[{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}] | {c['p']:.3f} | {100 * c['mdd']:.1f} "
+                     f"| {'yes' if c['agrees'] else 'no'} | {'yes' if c['resolved'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 def write_report(res:dict, out) -> dict:
@@ -332,4 +360,4 @@ def write_report(res:dict, out) -> dict:
     import matplotlib.pyplot as plt
     out = Path(out); (out / "table.md").write_text(report_md(res))
     plt.close(plot_e2e(res, path=out / "e2e.png"))
-    return {"table": str(out / "table.md"), "figure": str(out / "e2e.png"), "claims": e2e_claims(e2e_table(res))}
+    return {"table": str(out / "table.md"), "figure": str(out / "e2e.png"), "claims": e2e_claims(res)}

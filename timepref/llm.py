@@ -5,7 +5,7 @@ Hugging Face text model, and a deterministic rule-based backend that needs nothi
 
 # %% ../nbs/21_llm.ipynb #7bf013f2
 from __future__ import annotations
-import hashlib, json, os, random, re, sqlite3, threading, time
+import functools, hashlib, json, os, random, re, sqlite3, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,8 +21,8 @@ __all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'NO_ANSWER', 'ANSWER_TAS
            'qa_rules', 'parse_answer', 'answer_rules', 'parse_mcq', 'mcq_rules', 'ReplyCache', 'LLM', 'RulesLLM',
            'option_block', 'parse_option', 'mcq_answer_rules', 'overlap', 'grounding', 'parse_judgment', 'judge_rules',
            'parse_questions', 'tpo_questions_rules', 'parse_decision', 'tpo_filter_rules', 'parse_summary',
-           'summary_rules', 'LLMError', 'OpenAILLM', 'FakeChatServer', 'rules_chat', 'HFLLM', 'build_tiny_text_lm',
-           'make_llm']
+           'summary_rules', 'LLMError', 'RequestRefused', 'LLMAccessError', 'BadBodyError', 'OpenAILLM', 'retry_after',
+           'FakeChatServer', 'rules_chat', 'HFLLM', 'build_tiny_text_lm', 'make_llm']
 
 # %% ../nbs/21_llm.ipynb #e1e530b5
 @dataclass(frozen=True)
@@ -387,42 +387,101 @@ ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TAS
 
 # %% ../nbs/21_llm.ipynb #bebe386a
 class LLMError(RuntimeError):
-    "A request that failed: after all retries, or refused by the server (a pipeline counts it for its item)."
-    reason = "request failed"
+    "A request that failed after all its retries: a pipeline leaves its item undone, for a rerun; `reason` is a label."
+    def __init__(self, msg:str, reason:str="request failed"):
+        super().__init__(msg); self.reason = reason
+
+class RequestRefused(LLMError):
+    "A request the server refuses (400, 422: too long, filtered): its own fault, so never retried; counted as a skip."
+
+class LLMAccessError(ValueError):
+    "The server refuses the backend itself (a wrong API key, no access, an unknown model): no request can succeed."
+
+class BadBodyError(Exception):
+    "A 2xx answer that is not a chat completion (an HTML page, an error object): retried like an outage."
 
 class OpenAILLM(LLM):
-    "Chat completions from an OpenAI-compatible server, cached on disk, retried with backoff."
+    "Chat completions from an OpenAI-compatible server, cached on disk, retried after `Retry-After` or with backoff."
+    max_wait = 120.0   # the longest `Retry-After` waited for; a longer one fails the request at once
     def __init__(self, model:str,
                  base_url:str|None=None,          # e.g. "http://localhost:8000/v1" for vLLM; None = OpenAI
                  api_key_env:str="OPENAI_API_KEY", # the key is read from this environment variable only
                  cache:str|Path|None=None,         # SQLite file of cached replies; None = no cache
-                 max_concurrency:int=8, max_retries:int=5, timeout:float=60, backoff:float=1.0, **params):
+                 max_concurrency:int=8,
+                 max_retries:int=5,                # retries after a 429, 5xx, timeout, lost connection or bad body
+                 timeout:float=60,                 # seconds to wait for one answer
+                 backoff:float=1.0,                # the first wait between retries (s), doubled each time
+                 **params):
         super().__init__(cache, **{"temperature": 0, **params})
         import openai
+        if max_retries < 0 or not timeout > 0:
+            raise ValueError(f"need max_retries >= 0 and timeout > 0 s, got {max_retries} and {timeout}")
         self.model, self.name, self.max_concurrency = model, f"openai:{model}", max_concurrency
-        self.max_retries, self.backoff = max_retries, backoff
+        self.max_retries, self.timeout, self.backoff, self.api_key_env = max_retries, timeout, backoff, api_key_env
         key = os.environ.get(api_key_env) or ("none" if base_url else None)
         if key is None: raise ValueError(f"set the {api_key_env} environment variable (or give base_url for a local server)")
-        self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
+        self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)   # see `_reply`
         self._retry = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError,
-                       openai.APIResponseValidationError, json.JSONDecodeError)
+                       openai.APIResponseValidationError, json.JSONDecodeError, BadBodyError)
         self._refused = (openai.BadRequestError, openai.UnprocessableEntityError)   # this request, not the service: no retry
+        self._access = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)   # all requests
 
 # %% ../nbs/21_llm.ipynb #7db7ab5c
+def retry_after(e:Exception) -> float|None:
+    "The seconds an error answer (429, 503) asks to wait in its `Retry-After` header (the seconds form), if it does."
+    try: return max(0.0, float(e.response.headers["retry-after"]))
+    except (AttributeError, KeyError, TypeError, ValueError): return None
+
+@patch
+def _ask(self:OpenAILLM, messages:list[dict], **params) -> str:
+    "One request, no retry: the reply's text."
+    raw = self.client.chat.completions.with_raw_response.create(model=self.model, messages=messages, **params)
+    r = raw.parse()                                   # a body that is not JSON comes back as its text
+    if isinstance(r, str):
+        kind = raw.headers.get("content-type", "no content type").split(";")[0]
+        raise BadBodyError(f"the server answered {raw.status_code} with {kind}, not JSON")
+    if getattr(r, "choices", None) is None:
+        raise BadBodyError(f"the server answered {raw.status_code} without a completion")
+    if not r.choices or r.choices[0].message.content is None: raise ParseError("empty reply")
+    return r.choices[0].message.content
+
+@patch
+def _why(self:OpenAILLM, e:Exception) -> str:
+    "A one-line reason for a failed attempt (what a pipeline counts the failure under)."
+    import openai
+    if isinstance(e, openai.APITimeoutError): return f"no answer within {self.timeout:g} s"
+    if isinstance(e, openai.APIConnectionError): return f"cannot reach {self.client.base_url}"
+    if isinstance(e, openai.APIStatusError): return f"the server answered {e.status_code}"
+    if isinstance(e, (json.JSONDecodeError, openai.APIResponseValidationError)): return "the server answered bad JSON"
+    return str(e)
+
+@patch
+def _access_error(self:OpenAILLM, e) -> LLMAccessError:
+    "The one-line error for a 401, 403 or 404: the key, the access or the model is wrong for every request alike."
+    why = {401: f"refused the API key (401): set a valid key in {self.api_key_env}",
+           403: f"denied access to model {self.model!r} (403)",
+           404: f"has no model {self.model!r} or no chat-completions API at {self.client.base_url} (404)"}
+    return LLMAccessError(f"the LLM server {why[e.status_code]}")
+
 @patch
 def _reply(self:OpenAILLM, messages:list[dict], **params) -> str:
-    "One reply from the server, retried with exponential backoff on transient errors."
+    "One reply; transient errors retried after the server's `Retry-After`, else with exponential backoff."
+    import openai
     self.count("requests")
     for attempt in range(self.max_retries + 1):
-        try:
-            r = self.client.chat.completions.create(model=self.model, messages=messages, **params)
-            if not r.choices or r.choices[0].message.content is None: raise LLMError("empty reply")
-            return r.choices[0].message.content
-        except self._refused as e: self.count("refused"); raise LLMError(f"{self.name}: request refused: {e}") from e
+        try: return self._ask(messages, **params)
+        except self._access as e: raise self._access_error(e) from e
+        except self._refused as e:
+            self.count("refused"); raise RequestRefused(f"{self.name}: request refused: {e}") from e
         except self._retry as e:
             self.count(f"retry: {type(e).__name__}")
-            if attempt == self.max_retries: raise LLMError(f"{self.name}: gave up after {attempt + 1} attempts: {e}") from e
-            time.sleep(self.backoff * 2 ** attempt * (1 + random.random() / 4))
+            err, why, wait = e, self._why(e), retry_after(e)
+            if wait is not None and wait > self.max_wait: why += f", asking to wait {wait:g} s"; break
+            if attempt == self.max_retries: break
+            time.sleep(self.backoff * 2 ** attempt * (1 + random.random() / 4) if wait is None else wait)
+        except openai.APIStatusError as e: err, why = e, self._why(e); break     # 402, 408, 413, …: not retried here
+    self.count("failed requests")
+    raise LLMError(f"{self.name}: gave up after {attempt + 1} attempt{'s' * (attempt > 0)}: {why}", why) from err
 
 @patch
 def complete_many(self:OpenAILLM, many:Sequence[list[dict]]) -> list[str]:
@@ -431,7 +490,8 @@ def complete_many(self:OpenAILLM, many:Sequence[list[dict]]) -> list[str]:
 
 # %% ../nbs/21_llm.ipynb #e9f71210
 class FakeChatServer:
-    "An OpenAI-compatible chat server on localhost; `reply(messages) -> str | int | ('sleep', s) | ('raw', body)` scripts it."
+    """An OpenAI-compatible chat server on localhost, scripted by `reply(messages)`: the reply's text, a status code,
+    a status code with headers `(code, {header: value})`, `('sleep', s)` first, or `('raw', body[, content type])`."""
     def __init__(self, reply:Callable[[list[dict]], Any], batch_polls:int=1):
         self.reply, self.requests, self.files, self.batches, self.batch_polls = reply, 0, {}, {}, batch_polls
         outer = self
@@ -445,8 +505,11 @@ class FakeChatServer:
                 body = json.loads(data)
                 r = outer.reply(body["messages"])
                 if isinstance(r, tuple) and r[0] == "sleep": time.sleep(r[1]); r = "late"
-                if isinstance(r, int): return self._send(r, json.dumps({"error": {"message": f"status {r}"}}).encode())
-                if isinstance(r, tuple) and r[0] == "raw": return self._send(200, r[1].encode())
+                if isinstance(r, int): r = (r, {})
+                if isinstance(r, tuple) and isinstance(r[0], int):
+                    return self._send(r[0], json.dumps({"error": {"message": f"status {r[0]}"}}).encode(), r[1])
+                if isinstance(r, tuple) and r[0] == "raw":
+                    return self._send(200, r[1].encode(), {"Content-Type": r[2]} if len(r) > 2 else {})
                 self._json(outer._completion(body, r))
             def do_GET(self):
                 parts = self.path.split("/")
@@ -454,8 +517,9 @@ class FakeChatServer:
                 if parts[-1] == "content": return self._send(200, outer.files[parts[-2]].encode())
                 self._send(404, b"{}")
             def _json(self, d): self._send(200, json.dumps(d).encode())
-            def _send(self, code, data):
-                self.send_response(code); self.send_header("Content-Type", "application/json")
+            def _send(self, code, data, headers=None):
+                self.send_response(code)
+                for k, v in {"Content-Type": "application/json", **(headers or {})}.items(): self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data))); self.end_headers(); self.wfile.write(data)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -526,6 +590,18 @@ def rules_chat(tasks:Sequence[Task]|None=None) -> Callable[[list[dict]], str]:
     return reply
 
 # %% ../nbs/21_llm.ipynb #52880e16
+def _batch_errors(f):
+    "A Batch API method whose client errors become ours: a refused key stops the run, others are `LLMError`s."
+    @functools.wraps(f)
+    def method(self, *args, **kw):
+        import openai
+        try: return f(self, *args, **kw)
+        except self._access as e: raise self._access_error(e) from e
+        except openai.APIError as e:
+            why = self._why(e)
+            raise LLMError(f"{self.name}: the Batch API failed ({why}); a rerun waits on the jobs sent", why) from e
+    return method
+
 @patch
 def _await_batch(self:OpenAILLM, bid:str, poll:float, timeout:float):
     "The batch `bid` once it has ended; status checked after 1, 2, 4, … s, at most `poll` s apart."
@@ -550,6 +626,7 @@ def _ingest_batch(self:OpenAILLM, b) -> int:
     return n
 
 @patch
+@_batch_errors
 def run_batch(self:OpenAILLM, requests:dict[str, tuple[list[dict], dict]], # cache key -> (messages, params), as `deferred` holds them
               poll:float=30,                  # the longest wait between status checks, s
               timeout:float=25 * 3600,        # give up waiting after this long (the jobs stay recorded; a rerun waits on)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from tqdm.auto import tqdm
+from .llm import LLMError
 from .records import RecordError, Scene, VideoRecord, append_jsonl, from_dict, validate
 
 # %% auto #0
@@ -29,6 +30,7 @@ class ItemResult:
     "What a step made of one item: `records` per output name, and `skips` counted by reason (parts it dropped)."
     records: dict[str, list] = field(default_factory=dict)
     skips: Counter = field(default_factory=Counter)
+    failed: str|None = None   # why the item could not be done (an LLM request failed): not logged, a rerun redoes it
 
     def add(self, output:str, *recs): self.records.setdefault(output, []).extend(recs); return self
     def skip(self, reason:str, n:int=1): self.skips[reason] += n; return self
@@ -113,6 +115,7 @@ def _safe(step:Callable) -> Callable:
     def run(item):
         try: return step(item)
         except Skip as e: return ItemResult(skips=Counter({str(e): 1}))
+        except LLMError as e: return ItemResult(failed=e.reason)
     return run
 
 # %% ../nbs/30_pipeline.ipynb #ae2fdbe1
@@ -124,11 +127,12 @@ def _write(key:str, res:ItemResult, outputs:dict[str, Path], log:Path, encode:Ca
         if res.records.get(name): append_jsonl([encode(r) for r in res.records[name]], path)
     append_jsonl([{"key": key, "counts": {k: len(v) for k, v in res.records.items() if v}, "skips": dict(res.skips)}], log)
 
-def _summary(done:dict[str, dict], outputs:dict, resumed:int, seconds:float) -> dict:
+def _summary(done:dict[str, dict], failed:Counter, outputs:dict, resumed:int, seconds:float) -> dict:
     skips = Counter()
     for d in done.values(): skips.update(d["skips"])
     return {"items": len(done), "resumed_from": resumed,
             "items_skipped": sum(1 for d in done.values() if not d["counts"]),
+            "items_failed": sum(failed.values()), "failed": dict(failed.most_common()),
             "records": {n: sum(d["counts"].get(n, 0) for d in done.values()) for n in outputs},
             "skips": dict(skips.most_common()), "seconds": round(seconds, 2)}
 
@@ -158,14 +162,15 @@ def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in 
         return _run(items, keys, step, outputs, log, encode, workers, desc, progress, done, t0)
 
 def _run(items, keys, step, outputs, log, encode, workers, desc, progress, done, t0) -> dict:
-    resumed, todo = len(done), [(k, it) for k, it in items if k not in done]
+    resumed, todo, failed = len(done), [(k, it) for k, it in items if k not in done], Counter()
     with ThreadPoolExecutor(max(1, workers)) as ex:
         results = ex.map(_safe(step), [it for _, it in todo]) if workers > 1 else map(_safe(step), (it for _, it in todo))
         for (key, _), res in tqdm(zip(todo, results), total=len(todo), desc=desc, disable=not progress):
             for k, r in (res if isinstance(res, list) else [(key, res)]):      # a batch's items are logged one by one
+                if r.failed: failed[r.failed] += 1; continue                     # not logged: a rerun does it again
                 _write(k, r, outputs, log, encode)
                 done[k] = {"key": k, "counts": {n: len(v) for n, v in r.records.items() if v}, "skips": dict(r.skips)}
-    return _summary({k: done[k] for k in keys if k in done}, outputs, resumed, time.perf_counter() - t0)
+    return _summary({k: done[k] for k in keys if k in done}, failed, outputs, resumed, time.perf_counter() - t0)
 
 class _Chunk(list):
     "All `(key, item)`s of one batch, and the keys still to write (`todo`)."
@@ -184,6 +189,7 @@ def _batched(step:Callable) -> Callable:
     def run(chunk):
         try: res = step([it for _, it in chunk])
         except Skip as e: res = [ItemResult(skips=Counter({str(e): 1})) for _ in chunk]
+        except LLMError as e: res = [ItemResult(failed=e.reason) for _ in chunk]
         if len(res) != len(chunk): raise ValueError(f"a batched step returned {len(res)} results for {len(chunk)} items")
         return [(k, r) for (k, _), r in zip(chunk, res) if k in chunk.todo]
     return run
@@ -196,8 +202,11 @@ def asking_step(ask:Callable[[list], list], plan:Callable[[Any], tuple[Any, list
         for i, it in enumerate(items):
             try: todo.append((i, *plan(it)))
             except Skip as e: out[i].skip(str(e))
+            except LLMError as e: out[i] = ItemResult(failed=e.reason)     # this item only: the others are done
         answers = iter(ask([q for _, _, qs in todo for q in qs]))
-        for i, state, qs in todo: finish(state, [next(answers) for _ in qs], out[i])
+        for i, state, qs in todo:
+            try: finish(state, [next(answers) for _ in qs], out[i])
+            except LLMError as e: out[i] = ItemResult(failed=e.reason)
         return out
     return step
 

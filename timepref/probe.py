@@ -15,11 +15,17 @@ from .llm import clause
 from .records import MCQItem, VideoRecord
 
 # %% auto #0
-__all__ = ['CATEGORIES', 'STATEMENT', 'probe_items', 'probe_scores', 'evaluate_probe', 'plot_probe']
+__all__ = ['CATEGORIES', 'STATEMENT', 'STATEMENTS', 'order_statement', 'probe_items', 'probe_scores', 'probe_units',
+           'evaluate_probe', 'plot_probe']
 
 # %% ../nbs/52_probe.ipynb #6e0d81ae
 CATEGORIES = {"near": 1, "moderately far": 2, "very far": 3}   # hops from the middle event (very far: 3 or more)
 STATEMENT = "{a} happens {rel} {b} in the video. Is this true? Answer yes or no."
+STATEMENTS = ((0, "before", 1, True), (0, "after", 1, False), (1, "after", 0, True), (1, "before", 0, False))  # of x < y
+
+def order_statement(a:str, rel:str, b:str) -> str:
+    "The statement that the scene captioned `a` happens `rel` (`before` / `after`) the one captioned `b`."
+    ca = clause(a); return STATEMENT.format(a=ca[:1].upper() + ca[1:], rel=rel, b=clause(b))
 
 def _partner(m:int, n:int, hops:int, side:str, rng:random.Random, far:bool) -> int|None:
     "The event `hops` away from the middle `m` on `side` (any event at least that far for `far`), or None."
@@ -37,31 +43,46 @@ def probe_items(rec:VideoRecord, seed:int=0) -> list[MCQItem]:
             if j is None: continue
             x, y = sorted((m, j))
             sep = round(abs(rec.scenes[y].start - rec.scenes[x].start), 3)
-            for k, (a, rel, b, true) in enumerate(((x, "before", y, True), (x, "after", y, False), (y, "after", x, True), (y, "before", x, False))):
-                q = STATEMENT.format(a=clause(caps[a])[:1].upper() + clause(caps[a])[1:], rel=rel, b=clause(caps[b]))
+            for k, (a, rel, b, true) in enumerate(STATEMENTS):
+                a, b = (x, y)[a], (x, y)[b]
+                q = order_statement(caps[a], rel, caps[b])
                 out.append(MCQItem(f"{rec.id}-{cat.replace(' ', '_')}-{side}-{k}", rec.path, q, ["yes", "no"], 0 if true else 1, "probe",
                                    f"{cat}/{side}", group=rec.id, meta={"category": cat, "side": side, "statement": k, "events": [m, j], "separation_s": sep}))
     return out
 
 # %% ../nbs/52_probe.ipynb #0ee6da3c
-def probe_scores(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int=3, cat_k:int=5) -> dict:
-    "Share of (video, subcategory) with `sub_k`/4 right and of (video, category) with `cat_k`/8 right; statement accuracy; yes rate."
+def _criteria(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int, cat_k:int) -> tuple[dict, dict]:
+    "`{(video, subcategory): met}` over complete subcategories (4 statements), `{(video, category): met}` over complete categories (8)."
     ok = {r["id"]: r for r in rows}
     sub, cat = defaultdict(list), defaultdict(lambda: defaultdict(list))
     for it in items:
         if it.id not in ok: continue
         c = bool(ok[it.id]["correct"])
         sub[(it.group, it.category)].append(c); cat[(it.group, it.meta["category"])][it.meta["side"]].append(c)
+    return ({k: sum(v) >= sub_k for k, v in sub.items() if len(v) == 4},
+            {k: sum(s["before"] + s["after"]) >= cat_k for k, s in cat.items() if len(s) == 2})
+
+def probe_scores(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int=3, cat_k:int=5) -> dict:
+    "Share of (video, subcategory) with `sub_k`/4 right and of (video, category) with `cat_k`/8 right; statement accuracy; yes rate."
+    subs, cats = _criteria(items, rows, sub_k, cat_k)
     by_sub, by_cat = defaultdict(list), defaultdict(list)
-    for (_, name), v in sub.items():
-        if len(v) == 4: by_sub[name].append(sum(v) >= sub_k)
-    for (_, name), sides in cat.items():
-        if len(sides) == 2: by_cat[name].append(sum(sides["before"] + sides["after"]) >= cat_k)
+    for (_, name), met in subs.items(): by_sub[name].append(met)
+    for (_, name), met in cats.items(): by_cat[name].append(met)
     mean = lambda v: float(np.mean(v)) if v else float("nan")
     return {"subcategory": {k: mean(v) for k, v in sorted(by_sub.items())}, "category": {k: mean(v) for k, v in sorted(by_cat.items())},
             "n_subcategory": {k: len(v) for k, v in sorted(by_sub.items())}, "n_category": {k: len(v) for k, v in sorted(by_cat.items())},
             "statement_accuracy": mean([r["correct"] for r in rows]), "yes_rate": mean([r["pred"] == 0 for r in rows]),
             "criteria": {"subcategory": f"{sub_k}/4", "category": f"{cat_k}/8"}}
+
+def probe_units(items:Sequence[MCQItem], rows:Sequence[dict], cat_k:int=5) -> dict[str, dict]:
+    """Per score, `{unit: (value, video)}` for paired statistics (`timepref.stats`): `probe` (a statement right),
+    `probe_yes` (answered yes) and `probe_<category>` (a video's category with `cat_k` of 8 right)."""
+    video = {it.id: it.group for it in items}
+    out = {"probe": {r["id"]: (float(r["correct"]), video[r["id"]]) for r in rows},
+           "probe_yes": {r["id"]: (float(r["pred"] == 0), video[r["id"]]) for r in rows}}
+    for (v, cat), met in _criteria(items, rows, 3, cat_k)[1].items():
+        out.setdefault(f"probe_{cat.replace(' ', '_')}", {})[f"{v}/{cat}"] = (float(met), v)
+    return out
 
 # %% ../nbs/52_probe.ipynb #785a34d9
 def evaluate_probe(model_dir, data, scorer:str="loglik", n_frames:int=8, split:str|None="test", limit:int|None=None, seed:int=0,

@@ -4,18 +4,18 @@
 
 # %% ../nbs/02_sources.ipynb #ada5460a
 from __future__ import annotations
-import json, re
+import json, math, re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
-from .records import Scene, VideoRecord, RecordError, write_jsonl
+from .records import Scene, VideoRecord, RecordError, validate, write_jsonl
 from .video import VideoReadError, video_meta, iter_frames, write_mp4
 
 # %% auto #0
-__all__ = ['parse_timestamp', 'format_timestamp', 'scene_caption', 'scene_span', 'SourceError', 'parse_finevideo',
+__all__ = ['parse_timestamp', 'format_timestamp', 'SourceError', 'scene_caption', 'scene_span', 'parse_finevideo',
            'read_finevideo_json', 'trim_scenes', 'timewarp_reject_reason', 'timewarp_preprocess',
            'iter_finevideo_parquet', 'timewarp_annotation', 'prepare_finevideo']
 
@@ -35,53 +35,90 @@ def format_timestamp(t:float) -> str:
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 # %% ../nbs/02_sources.ipynb #6f6b603d
+class SourceError(ValueError):
+    "An annotation that cannot be parsed; names the file and field."
+    def __init__(self, msg:str, path=None, field:str|None=None):
+        self.path, self.field, self.msg = (str(path) if path else None), field, msg
+        super().__init__(f"{self.path + ': ' if path else ''}{f'field {field!r}: ' if field else ''}{msg}")
+
+    def under(self, prefix:str, path=None) -> SourceError:
+        "The same error for the field `prefix.field` (the whole of `prefix` if it names none) of the file `path`."
+        return SourceError(self.msg, path or self.path, ".".join(f for f in (prefix, self.field) if f) or None)
+
+_KINDS = {"an object": dict, "a list": list, "a string": str}
+
+def _typed(v, kind:str, field:str):
+    "`v` if it is null or `kind` (a key of `_KINDS`, or `a number`: finite, >= 0), else `SourceError` naming `field`."
+    if v is None: return None
+    if kind == "a number": ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+    else: ok = isinstance(v, _KINDS[kind])
+    if ok: return v
+    got = f"{type(v).__name__} {v!r}" if isinstance(v, (int, float)) else type(v).__name__   # no text in reasons
+    raise SourceError(f"expected {'a finite number >= 0' if kind == 'a number' else kind}, got {got}", field=field)
+
+def _activities(scene:dict) -> list[dict]:
+    "The scene's activities, a null one as `{}`."
+    acts = _typed(scene.get("activities"), "a list", "activities") or []
+    return [_typed(a, "an object", f"activities[{j}]") or {} for j, a in enumerate(acts)]
+
+def _times(d:dict, key:str, field:str) -> tuple[float|None, float|None]:
+    "Start and end seconds of the `{start_timestamp, end_timestamp}` object at `d[key]`."
+    ts = _typed(d.get(key), "an object", field) or {}
+    return parse_timestamp(ts.get("start_timestamp")), parse_timestamp(ts.get("end_timestamp"))
+
 def scene_caption(scene:dict) -> str:
     "A FineVideo scene's caption: its activity descriptions joined in order (its title if it has none)."
-    acts = [a.get("description") for a in scene.get("activities") or []]
-    text = " ".join(a.strip() for a in acts if isinstance(a, str) and a.strip())
-    return text or (scene.get("title") or "").strip()
+    descs = [_typed(a.get("description"), "a string", f"activities[{j}].description")
+             for j, a in enumerate(_activities(scene))]
+    text = " ".join(d.strip() for d in descs if d and d.strip())
+    return text or (_typed(scene.get("title"), "a string", "title") or "").strip()
 
 def scene_span(scene:dict, span:str="activities") -> tuple[float, float]|None:
     "`(start, end)` seconds of a FineVideo scene from its activities or its own timestamps; `None` if unusable."
     if span == "activities":
-        acts = scene.get("activities") or []
+        acts = _activities(scene)
         if not acts: return None
-        s = parse_timestamp(((acts[0] or {}).get("timestamp") or {}).get("start_timestamp"))
-        e = parse_timestamp(((acts[-1] or {}).get("timestamp") or {}).get("end_timestamp"))
-    elif span == "scene":
-        ts = scene.get("timestamps") or {}
-        s, e = parse_timestamp(ts.get("start_timestamp")), parse_timestamp(ts.get("end_timestamp"))
+        s = _times(acts[0], "timestamp", "activities[0].timestamp")[0]
+        e = _times(acts[-1], "timestamp", f"activities[{len(acts) - 1}].timestamp")[1]
+    elif span == "scene": s, e = _times(scene, "timestamps", "timestamps")
     else: raise ValueError(f"span must be 'activities' or 'scene', got {span!r}")
     return (s, e) if s is not None and e is not None and s < e else None
 
 # %% ../nbs/02_sources.ipynb #3e9f4e58
-class SourceError(ValueError):
-    "An annotation that cannot be parsed; names the file and field."
-    def __init__(self, msg:str, path=None, field:str|None=None):
-        self.path, self.field = (str(path) if path else None), field
-        super().__init__(f"{self.path + ': ' if path else ''}{f'field {field!r}: ' if field else ''}{msg}")
-
 def _scene_meta(sc:dict) -> dict:
-    return {"title": sc.get("title"), "scene_id": sc.get("sceneId"), **(sc.get("timepref") or {})}
+    return {"title": _typed(sc.get("title"), "a string", "title"), "scene_id": sc.get("sceneId"),
+            **(_typed(sc.get("timepref"), "an object", "timepref") or {})}
+
+def _scene(sc, span:str) -> Scene|None:
+    "One scene of an annotation; `None` if its span cannot be read."
+    if not isinstance(sc, dict): raise SourceError("scene is not an object")
+    caption, meta, sp = scene_caption(sc), _scene_meta(sc), scene_span(sc, span)
+    return Scene(sp[0], sp[1], caption, meta) if sp else None
+
+def _parse_finevideo(js, video_path:str, id:str|None, span:str) -> VideoRecord:
+    if not isinstance(js, dict): raise SourceError("annotation is not a JSON object")
+    cm = js.get("content_metadata")
+    if not isinstance(cm, dict): raise SourceError("missing or not an object", field="content_metadata")
+    raw = cm.get("scenes")
+    if not isinstance(raw, list): raise SourceError("missing or not a list", field="content_metadata.scenes")
+    scenes = []
+    for i, sc in enumerate(raw):
+        try: scenes.append(_scene(sc, span))
+        except SourceError as e: raise e.under(f"content_metadata.scenes[{i}]") from None
+    kept = [s for s in scenes if s is not None]
+    fps = _typed(cm.get("fps"), "a number", "content_metadata.fps")
+    title = _typed(cm.get("title"), "a string", "content_metadata.title")
+    name = _typed(js.get("original_video_filename"), "a string", "original_video_filename")
+    dur = _typed(js.get("duration_seconds"), "a number", "duration_seconds")
+    vid = id or Path(name or video_path or "video").stem
+    dur = float(dur) if dur is not None else max([s.end for s in kept], default=0.0)
+    meta = {"source": "finevideo", "title": title, "bad_scenes": len(raw) - len(kept), "n_scenes_raw": len(raw)}
+    return VideoRecord(vid, str(video_path), dur, float(fps or 0), kept, meta)
 
 def parse_finevideo(js:dict, video_path:str="", id:str|None=None, span:str="activities", src=None) -> VideoRecord:
     "A `VideoRecord` from one FineVideo annotation `js` (the parquet `json` column or a per-video JSON file)."
-    if not isinstance(js, dict): raise SourceError("annotation is not a JSON object", src)
-    cm = js.get("content_metadata")
-    if not isinstance(cm, dict): raise SourceError("missing or not an object", src, "content_metadata")
-    raw = cm.get("scenes")
-    if not isinstance(raw, list): raise SourceError("missing or not a list", src, "content_metadata.scenes")
-    scenes, bad = [], 0
-    for i, sc in enumerate(raw):
-        if not isinstance(sc, dict): raise SourceError("scene is not an object", src, f"content_metadata.scenes[{i}]")
-        sp = scene_span(sc, span)
-        if sp is None: bad += 1; continue
-        scenes.append(Scene(sp[0], sp[1], scene_caption(sc), _scene_meta(sc)))
-    vid = id or Path(js.get("original_video_filename") or video_path or "video").stem
-    dur = js.get("duration_seconds")
-    dur = float(dur) if isinstance(dur, (int, float)) else max([s.end for s in scenes], default=0.0)
-    return VideoRecord(vid, str(video_path), dur, float(cm.get("fps") or 0), scenes,
-                       {"source": "finevideo", "title": cm.get("title"), "bad_scenes": bad, "n_scenes_raw": len(raw)})
+    try: return _parse_finevideo(js, video_path, id, span)
+    except SourceError as e: raise e.under("", src) from None
 
 # %% ../nbs/02_sources.ipynb #0986e1a9
 def read_finevideo_json(path, video_path=None, span:str="activities") -> VideoRecord:
@@ -127,7 +164,7 @@ def iter_finevideo_parquet(path, batch_size:int=4) -> Iterator[tuple[int, dict, 
         for mp4, js in zip(batch.column("mp4").to_pylist(), batch.column("json").to_pylist()):
             if isinstance(js, (str, bytes)):
                 try: js = json.loads(js)
-                except json.JSONDecodeError: js = None
+                except ValueError: js = None   # not JSON, or not UTF-8
             yield row, js, mp4
             row += 1
 
@@ -137,21 +174,26 @@ def timewarp_annotation(rec:VideoRecord) -> dict:
     return {"video": Path(rec.path).name, "annotation_filename": f"{rec.id}.json",
             "description": [s.caption for s in rec.scenes], "scene_timestamps": [[s.start, s.end] for s in rec.scenes]}
 
-def _prepare_row(js, mp4:bytes, out:Path, max_end:float, min_scenes:int, span:str) -> tuple[VideoRecord|None, str|None]:
+def _prepare_row(js, mp4:bytes, out:Path, max_end:float, min_scenes:int, span:str,
+                 written:set[str]) -> tuple[VideoRecord|None, str|None]:
+    "`(record, None)` with its video and annotation written under `out`, or `(None, why)`: a reason without paths."
     try: rec = parse_finevideo(js, span=span)
     except SourceError as e: return None, f"bad annotation: {e}"
     rec, why = timewarp_preprocess(rec, max_end, min_scenes)
     if why: return None, why
-    if not mp4: return None, "no video bytes"
+    if rec.id in written: return None, "duplicate video id"
+    if not isinstance(mp4, bytes) or not mp4: return None, "no video bytes"
     raw = out/"raw"/f"{rec.id}.mp4"; raw.parent.mkdir(parents=True, exist_ok=True); raw.write_bytes(mp4)
     dst = out/"videos"/f"{rec.id}.mp4"
     try:
         m = video_meta(raw)
+        rec = validate(replace(rec, path=str(dst), fps=m.fps))
         if m.duration + 1 / m.fps < rec.duration: return None, "video shorter than its scenes"
         write_mp4(iter_frames(raw, 0, rec.duration), dst, m.fps)
     except VideoReadError: return None, "unreadable video"
+    except RecordError: return None, "scenes out of order or overlapping"   # the one check a trimmed record can fail
+    except ValueError as e: return None, f"cannot write video: {e}"          # odd frame sides, no frames
     finally: raw.unlink(missing_ok=True)
-    rec = replace(rec, path=str(dst), fps=m.fps)
     (out/"annotations").mkdir(exist_ok=True)
     (out/"annotations"/f"{rec.id}.json").write_text(json.dumps(timewarp_annotation(rec)))
     return rec, None
@@ -160,13 +202,13 @@ def _prepare_row(js, mp4:bytes, out:Path, max_end:float, min_scenes:int, span:st
 def prepare_finevideo(shards:Iterable, out, max_end:float=105.0, min_scenes:int=2, span:str="activities",
                       limit:int|None=None) -> tuple[list[VideoRecord], Counter]:
     "TimeWarp's FineVideo preprocessing over parquet `shards` into `out`; returns the kept records and skip reasons."
-    out = Path(out); recs, skipped = [], Counter()
+    out = Path(out); recs, skipped, written = [], Counter(), set()
     rows = ((s, r, js, mp4) for s in shards for r, js, mp4 in iter_finevideo_parquet(s))
     for shard, row, js, mp4 in tqdm(rows, desc="finevideo", unit="video"):
         if limit is not None and len(recs) >= limit: break
-        rec, why = _prepare_row(js, mp4, out, max_end, min_scenes, span)
-        if why: skipped[why.split(":")[0]] += 1
-        else: recs.append(rec)
+        rec, why = _prepare_row(js, mp4, out, max_end, min_scenes, span, written)
+        if why: skipped[why] += 1
+        else: recs.append(rec); written.add(rec.id)
     if (out/"raw").exists() and not any((out/"raw").iterdir()): (out/"raw").rmdir()
     write_jsonl(recs, out/"videos.jsonl")
     return recs, skipped

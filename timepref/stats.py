@@ -11,7 +11,7 @@ from typing import Mapping
 import numpy as np
 
 # %% auto #0
-__all__ = ['Z95', 'Z80', 'cluster_se', 'paired', 'mcnemar']
+__all__ = ['Z95', 'Z80', 'cluster_se', 'paired', 'mcnemar', 'chance_at_least']
 
 # %% ../nbs/53_stats.ipynb #3f23dad3
 def _arrays(scores:Mapping[str, tuple[float, str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -59,3 +59,8 @@ def mcnemar(a:Mapping[str, tuple[float, str]], b:Mapping[str, tuple[float, str]]
     n, m = n10 + n01, min(n10, n01)
     p = 1.0 if n == 0 else min(1.0, 2 * sum(math.comb(n, i) for i in range(m + 1)) / 2 ** n)
     return {"a_only": n10, "b_only": n01, "p": p, "units": len(common), "test": "exact McNemar"}
+
+# %% ../nbs/53_stats.ipynb #bdac3fd9
+def chance_at_least(k:int, n:int, p:float) -> float:
+    "Chance that at least `k` of `n` independent questions are right, each with probability `p` (1 / its options)."
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))

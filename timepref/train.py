@@ -5,23 +5,26 @@ the model the one before it left; curricula and the orderings the papers compare
 
 # %% ../nbs/40_train.ipynb #d217428f
 from __future__ import annotations
-import copy, json, os, platform, sys, time
+import copy, json, math, os, platform, sys, time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 import datasets, torch, yaml
-from .collate import FrameLoader, VideoDPOCollator, VideoKTOCollator, VideoSFTCollator, video_trl_config
+from .collate import (FrameLoader, VideoDPOCollator, VideoKTOCollator, VideoSFTCollator, iter_trl_jsonl,
+                              video_trl_config)
 from .models import load_video_llm, n_params
-from .records import file_sha256
+from .records import KTORow, PrefPair, RecordError, SFTRow, file_sha256, from_dict, iter_jsonl
+from .video import VideoMeta, VideoReadError, video_meta
 from transformers import PrinterCallback
 
 # %% auto #0
-__all__ = ['STAGE_KINDS', 'RECIPES', 'NEEDS', 'VISION', 'Stage', 'Recipe', 'set_path', 'parse_overrides', 'list_recipes',
-           'load_recipe', 'stage_dataset', 'freeze_vision', 'lora_config', 'trl_args', 'make_trainer', 'versions',
-           'train_stage', 'model_card', 'train', 'main']
+__all__ = ['STAGE_KINDS', 'RECIPES', 'NEEDS', 'ROW_TYPES', 'VISION', 'Stage', 'Recipe', 'set_path', 'parse_overrides',
+           'list_recipes', 'load_recipe', 'stage_dataset', 'check_stage_data', 'freeze_vision', 'lora_config',
+           'trl_args', 'make_trainer', 'versions', 'train_stage', 'model_card', 'train', 'main']
 
 # %% ../nbs/40_train.ipynb #363dc0a1
 STAGE_KINDS = ("sft", "dpo", "tpo", "kto")
+_LORA = {"r": (int,), "alpha": (int, float), "dropout": (int, float), "target_modules": (str, list)}   # key: types
 
 @dataclass
 class Stage:
@@ -39,13 +42,17 @@ class Stage:
     grad_accum: int = 1
     beta: float = 0.1                  # dpo / tpo / kto
     alpha: float = 1.0                 # tpo: weight of the SFT term
-    lora: dict|None = None             # {r, alpha, dropout, target_modules}; merged into the weights after the stage
+    lora: Optional[dict] = None        # {r, alpha, dropout, target_modules}; merged into the weights after the stage
     freeze_vision: bool = True         # the vision tower is not trained (and gets no adapters)
 
     def __post_init__(self):
         if self.kind not in STAGE_KINDS: raise ValueError(f"stage kind must be one of {STAGE_KINDS}, got {self.kind!r}")
-        if self.lora is not None and (bad := set(self.lora) - {"r", "alpha", "dropout", "target_modules"}):
+        if self.lora is not None and (bad := set(self.lora) - set(_LORA)):
             raise ValueError(f"unknown lora keys {sorted(bad)} (use r, alpha, dropout, target_modules)")
+        for k, v in (self.lora or {}).items():
+            if isinstance(v, bool) or not isinstance(v, _LORA[k]):
+                want = " or ".join(t.__name__ for t in _LORA[k])
+                raise ValueError(f"field 'lora.{k}': expected {want}, got {type(v).__name__} {v!r:.40}")
 
 @dataclass
 class Recipe:
@@ -64,21 +71,22 @@ class Recipe:
 
     def __post_init__(self):
         if not self.stages: raise ValueError(f"recipe {self.name!r} has no stages")
+        if self.n_frames < 1: raise ValueError(f"field 'n_frames': expected 1 or more, got {self.n_frames}")
         self.stages = [s if isinstance(s, Stage) else _stage(s, k) for k, s in enumerate(self.stages)]
 
 # %% ../nbs/40_train.ipynb #be06ee57
-def _number(v, where:str) -> float:
-    "`v` as a float (YAML 1.1 reads `5e-7` as a string)."
+def _number(v, where:str):
+    "A string `v` as a float (YAML 1.1 reads `5e-7` as a string); anything else as it is, for `from_dict` to check."
+    if not isinstance(v, str): return v
     try: return float(v)
-    except (TypeError, ValueError): raise ValueError(f"{where} must be a number, got {v!r}") from None
+    except ValueError: raise ValueError(f"{where} must be a number, got {v!r}") from None
 
 def _stage(d:dict, k:int) -> Stage:
-    "A `Stage` from a dict, with the stage number in any error."
-    known = {f.name for f in fields(Stage)}
-    if bad := set(d) - known: raise ValueError(f"stage {k}: unknown field(s) {sorted(bad)}")
+    "A `Stage` from a dict, each field checked against its type (`from_dict`), with the stage number in any error."
+    if not isinstance(d, dict): raise ValueError(f"stage {k}: expected a mapping of fields, got {type(d).__name__}")
+    if bad := set(d) - {f.name for f in fields(Stage)}: raise ValueError(f"stage {k}: unknown field(s) {sorted(bad)}")
     d = {n: _number(v, f"stage {k}: {n}") if n in ("epochs", "lr", "warmup", "beta", "alpha") else v for n, v in d.items()}
-    try: return Stage(**d)
-    except TypeError as e: raise ValueError(f"stage {k}: {e}") from None
+    try: return from_dict(Stage, d)
     except ValueError as e: raise ValueError(f"stage {k}: {e}") from None
 
 # %% ../nbs/40_train.ipynb #9c3e06d3
@@ -125,12 +133,14 @@ def load_recipe(path_or_name:str|Path, overrides:Sequence[str]=()) -> Recipe:
     except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML: {e}") from None
     if not isinstance(d, dict): raise ValueError(f"{p}: a recipe is a YAML mapping")
     for k, v in parse_overrides(overrides): set_path(d, k, v)
-    defaults, vars = d.pop("defaults", {}) or {}, d.get("vars") or {}
-    d["stages"] = [copy.deepcopy(defaults) | s for s in d.get("stages") or []]
+    defaults, vars, stages = d.pop("defaults", {}) or {}, d.get("vars") or {}, d.get("stages") or []
+    if not isinstance(defaults, dict): raise ValueError(f"{p}: field 'defaults': expected a mapping of stage fields")
+    if not isinstance(stages, list): raise ValueError(f"{p}: field 'stages': expected a list of stages")
+    d["stages"] = [copy.deepcopy(defaults) | s if isinstance(s, dict) else s for s in stages]
     d.setdefault("name", p.stem)
     if bad := set(d) - {f.name for f in fields(Recipe)}: raise ValueError(f"{p}: unknown field(s) {sorted(bad)}")
-    try: r = Recipe(**d)
-    except (TypeError, ValueError) as e: raise ValueError(f"{p}: {e}") from None
+    try: r = from_dict(Recipe, d)   # every field checked against its type, each stage's too
+    except ValueError as e: raise ValueError(f"{p}: {e}") from None
     r.model, r.output_dir = _fill(r.model, vars | {"name": r.name}, f"{p}: model"), _fill(r.output_dir, vars | {"name": r.name}, f"{p}: output_dir")
     for k, s in enumerate(r.stages): s.data = _fill(s.data, vars, f"{p}: stage {k} data")
     return r
@@ -154,6 +164,38 @@ def stage_dataset(stage:Stage) -> datasets.Dataset:
         raise ValueError(f"{stage.data}: a {stage.kind} stage needs column(s) {missing}; it has {ds.column_names}")
     if len(ds) == 0: raise ValueError(f"{stage.data}: no rows{f' where {stage.where}' if stage.where else ''}")
     return ds
+
+# %% ../nbs/40_train.ipynb #5b8f2d61
+ROW_TYPES = {"sft": SFTRow, "dpo": PrefPair, "tpo": PrefPair, "kto": KTORow}
+
+def _row_type(stage:Stage):
+    "The record type of the stage's rows; an SFT stage on a pairs file trains on the chosen answers."
+    first = next(iter_jsonl(stage.data), None) if stage.kind == "sft" else None
+    pairs = isinstance(first, dict) and "completion" not in first and "chosen" in first
+    return PrefPair if pairs else ROW_TYPES[stage.kind]
+
+def _check_frames(rec, meta:VideoMeta, path, line:int):
+    "The row's `frames` are numbers; frame indices (all whole numbers) are frames of its video."
+    for j, f in enumerate(rec.frames):
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f):
+            raise RecordError(f"expected a frame index or a time in seconds, got {f!r:.40}", path, line, f"frames[{j}]")
+    if all(isinstance(f, int) for f in rec.frames) and (bad := [f for f in rec.frames if not 0 <= f < meta.n_frames]):
+        raise RecordError(f"frame {bad[0]} is not one of the {meta.n_frames} frames of {rec.video}", path, line,
+                          "frames")
+
+def check_stage_data(stage:Stage, metas:dict|None=None) -> int:
+    """Check every row of the stage's file against its record type and open every video, each once (`metas`: the
+    `VideoMeta` of the videos already opened); returns the number of rows. The first bad row raises `RecordError`
+    naming the file, line and field."""
+    metas = {} if metas is None else metas
+    n = 0
+    for line, rec in iter_trl_jsonl(stage.data, _row_type(stage)):
+        if rec.video not in metas:
+            try: metas[rec.video] = video_meta(rec.video)
+            except VideoReadError as e:
+                raise RecordError(f"cannot open video {rec.video}: {e.reason}", stage.data, line, "video") from None
+        _check_frames(rec, metas[rec.video], stage.data, line); n += 1
+    return n
 
 # %% ../nbs/40_train.ipynb #353aab7e
 VISION = ("visual", "vision_tower", "vision_model")
@@ -201,9 +243,22 @@ def versions() -> dict:
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
             "peft": peft.__version__, "accelerate": accelerate.__version__, "datasets": datasets.__version__, "timepref": timepref.__version__}
 
+_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json",
+            "adapter_model.safetensors", "adapter_model.bin")
+
+def _complete(ck:Path) -> bool:
+    "Trainer writes a checkpoint's weights first and `trainer_state.json` last: one without both was cut short."
+    return (ck / "trainer_state.json").is_file() and (any((ck / w).is_file() for w in _WEIGHTS) or any(
+        p.name.startswith(("pytorch_model_fsdp", "global_step")) for p in ck.iterdir()))   # FSDP's, DeepSpeed's
+
 def _last_checkpoint(folder:Path) -> str|None:
-    cks = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if folder.exists() else []
-    return str(cks[-1]) if cks else None
+    "The newest complete checkpoint in `folder`; newer incomplete ones are named on stderr and left as they are."
+    cks = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdecimal()]   # checkpoint-<step>
+    for ck in sorted(cks, key=lambda p: int(p.name[11:]), reverse=True):
+        if _complete(ck): return str(ck)
+        if _main(): print(f"resume: passing over {ck}: incomplete (no trainer_state.json or no weights)",
+                          file=sys.stderr)
+    return None
 
 def _callbacks(recipe:Recipe, out:Path) -> list:
     if not recipe.tensorboard or not _main(): return []   # one event file, from the main process
@@ -211,9 +266,9 @@ def _callbacks(recipe:Recipe, out:Path) -> list:
     from transformers.integrations import TensorBoardCallback
     return [TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tb")))]
 
-def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path) -> dict:
-    "Train one stage from `model_path`; the (merged) model goes to `out/model`; returns the stage record."
-    ds = stage_dataset(stage)
+def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:datasets.Dataset|None=None) -> dict:
+    "Train a stage from `model_path` on `ds` (default: its dataset) into `out/model` (LoRA merged); returns its record."
+    ds = stage_dataset(stage) if ds is None else ds
     model, proc = load_video_llm(model_path, device="cpu")
     frozen = freeze_vision(model) if stage.freeze_vision else 0
     trainer = make_trainer(recipe, stage, model, proc, ds, out, _callbacks(recipe, out))
@@ -247,12 +302,17 @@ def _quiet():
 def train(recipe:Recipe, progress:bool=True) -> dict:
     "Run the recipe's stages in order (done stages are skipped); returns the run record, also written to `run.json`."
     if not progress: _quiet()
-    out = Path(recipe.output_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(recipe.output_dir)
+    dirs = [out / f"stage-{k}-{s.name or s.kind}" for k, s in enumerate(recipe.stages)]
+    todo, metas = [k for k, d in enumerate(dirs) if not (d / "stage.json").exists()], {}
+    rows = sum(check_stage_data(recipe.stages[k], metas) for k in todo)   # every input, before any step
+    data = {k: stage_dataset(recipe.stages[k]) for k in todo}
+    if progress and _main() and todo: print(f"checked {rows} rows and {len(metas)} videos", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
     model, done = recipe.model, []
-    for k, stage in enumerate(recipe.stages):
-        sdir = out / f"stage-{k}-{stage.name or stage.kind}"
-        if (sdir / "stage.json").exists(): rec = json.loads((sdir / "stage.json").read_text()) | {"resumed": "done before"}
-        else: rec = train_stage(recipe, k, stage, model, sdir)
+    for k, (stage, sdir) in enumerate(zip(recipe.stages, dirs)):
+        if k in data: rec = train_stage(recipe, k, stage, model, sdir, data.pop(k))
+        else: rec = json.loads((sdir / "stage.json").read_text()) | {"resumed": "done before"}
         if progress and _main(): print(f"stage {k} ({stage.kind}): {rec['rows']} rows, {rec['steps']} steps, {rec['train_seconds']} s", file=sys.stderr)
         done.append(rec); model = sdir / "model"
     run = {"recipe": asdict(recipe), "final_model": str(model), "stages": done, "versions": versions(), "seed": recipe.seed,

@@ -26,7 +26,8 @@ def _text_ok(s00, s10, s01, s11) -> bool: return s00 > s10 and s11 > s01
 def _video_ok(s00, s10, s01, s11) -> bool: return s00 > s01 and s11 > s10
 
 def chance_scores() -> dict[str, float]:
-    "Text, video and group score of a model whose four scores are exchangeable: shares of the 24 orderings."
+    """Chance as defined in `timepref.stats` (option scores independent random draws): here one 2×2 matrix of scores
+    serves both the text and the video score, so chance is the share of the 24 orderings of its four scores that pass."""
     perms = list(itertools.permutations(range(4)))
     t = [_text_ok(*p) for p in perms]; v = [_video_ok(*p) for p in perms]
     return {"text": sum(t) / 24, "video": sum(v) / 24, "group": sum(a and b for a, b in zip(t, v)) / 24}

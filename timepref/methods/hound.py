@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from ..base import DESCRIBE, FIRST, LAST
 from ..collate import read_trl_jsonl, trl_row
-from ..llm import JUDGE_TASK, LLM, LLMError, ParseError, RulesLLM, seeded
+from ..llm import JUDGE_TASK, LLM, ParseError, RequestRefused, RulesLLM, seeded
 from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
 from ..records import PrefPair
 from ..respond import Request, VideoResponder
@@ -52,7 +52,7 @@ def _judge(llm:LLM, rec, question:str, answers:list[str], res:ItemResult) -> lis
     "The judge's scores of `answers`, or `None` (counted) if a judgment failed."
     caps = [s.caption for s in rec.scenes]
     try: return [llm.run(JUDGE_TASK, captions=caps, question=question, answer=a)[1] for a in answers]
-    except (ParseError, LLMError) as e: res.skip(f"judge: {e.reason}"); return None
+    except (ParseError, RequestRefused) as e: res.skip(f"judge: {e.reason}"); return None
 
 def _hound_pairs(rec, question:str, k:int, frames:list, answers:list[str], responder:VideoResponder, llm:LLM, cfg:HoundConfig, res:ItemResult):
     scores = _judge(llm, rec, question, answers, res)

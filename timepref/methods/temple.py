@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 from ..base import DESCRIBE, DESCRIBE_CLIP
 from ..collate import to_dict, trl_row
-from ..llm import TEMPLE_SUMMARY_TASK, LLM, LLMError, ParseError, RulesLLM, seeded
+from ..llm import TEMPLE_SUMMARY_TASK, LLM, ParseError, RequestRefused, RulesLLM, seeded
 from ..perturb import PerturbationError, apply_order, temple_drop, temple_reverse, temple_shuffle
 from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
 from ..records import PrefPair, VideoRecord
@@ -240,11 +240,11 @@ def _pairs(rec, sel:Selection, caps:list[str], responder, llm:LLM, cfg:TempleCon
                       "keyframes": sel.keyframes, "captions": caps, "dropped": sel.dropped})
     if not all(caps): return res.skip("empty clip caption")
     try: chosen = _summary(llm, caps)
-    except (ParseError, LLMError) as e: return res.skip(f"summary: {e.reason}")
+    except (ParseError, RequestRefused) as e: return res.skip(f"summary: {e.reason}")
     for r, kind, order, why in perturbed_orders(len(caps), rec.id, cfg):
         if order is None: res.skip(f"{kind} r={r:g}: {why}"); continue
         try: rejected = _summary(llm, apply_order(caps, order))
-        except (ParseError, LLMError) as e: res.skip(f"summary: {e.reason}"); continue
+        except (ParseError, RequestRefused) as e: res.skip(f"summary: {e.reason}"); continue
         if why := pair_filter(kind, chosen, rejected, cfg.length_ratio): res.skip(f"filter: {why}"); continue
         meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "llm": llm.name, "seed": cfg.seed,
                 "clips": sel.seconds(), "clip_captions": caps, "order": order}

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
 from ..collate import read_trl_jsonl, trl_row
-from ..llm import ANSWER_TASK, LLM, LLMError, MCQ_ANSWER_TASK, MCQ_TASK, TEMPORAL_QA_TASK, ParseError, RulesLLM, seeded
+from ..llm import (
+    ANSWER_TASK, LLM, MCQ_ANSWER_TASK, MCQ_TASK, TEMPORAL_QA_TASK, ParseError, RequestRefused, RulesLLM, seeded)
 from ..perturb import apply_order, retime, reversed_order, shuffled
 from ..pipeline import ItemResult, Skip, need_record, prefetch_batches, progress_path, run_items, sibling
 from ..records import MCQItem, PrefPair, SFTRow, VideoRecord, read_jsonl, to_dict
@@ -77,7 +78,7 @@ def _pairs(res:ItemResult, rec:VideoRecord, qa:list, orders:dict, videos:dict[st
         res.add("sft", SFTRow(f"{rec.id}.q{k}", rec.path, q, a, "timewarp-explicit", meta=meta | {"prompt": TEMPORAL_QA_TASK.prompt.id}))
         for p, order in orders.items():
             try: rej = llm.run(ANSWER_TASK, captions=apply_order(caps, order), question=q)
-            except (ParseError, LLMError) as e: res.skip(f"answer: {e.reason}"); continue
+            except (ParseError, RequestRefused) as e: res.skip(f"answer: {e.reason}"); continue
             if _same(rej, a): res.skip(f"rejected equals chosen ({p})"); continue
             res.add("pairs", PrefPair(f"{rec.id}.q{k}.{p}", rec.path, q, a, rej, "timewarp-explicit", perturbation=p,
                     meta=meta | {"prompt": ANSWER_TASK.prompt.id, "order": order, "perturbed_video": videos[p]}))
@@ -88,13 +89,13 @@ def _timewar(res:ItemResult, rec:VideoRecord, orders:dict, videos:dict[str, str]
     if len(rec.scenes) < 4: res.skip("timewar: fewer than 4 scenes"); return
     caps = [s.caption for s in rec.scenes]
     try: mcqs = llm.run(MCQ_TASK, captions=caps)
-    except (ParseError, LLMError) as e: res.skip(f"timewar: {e.reason}"); return
+    except (ParseError, RequestRefused) as e: res.skip(f"timewar: {e.reason}"); return
     p = "shuffle"
     for k, (q, opts, ans) in enumerate(mcqs, 1):
         group, meta = f"{rec.id}.m{k}", {"source": rec.id, "split": rec.meta.get("split", ""), "generator": llm.name, "kind": question_kind(q)}
         res.add("timewar_normal", MCQItem(group, rec.path, q, opts, ans, "timewar", "normal", group, meta))
         try: j = llm.run(MCQ_ANSWER_TASK, captions=apply_order(caps, orders[p]), question=q, options=opts)
-        except (ParseError, LLMError) as e: res.skip(f"timewar {p}: {e.reason}"); continue
+        except (ParseError, RequestRefused) as e: res.skip(f"timewar {p}: {e.reason}"); continue
         res.add("timewar_shuffled", MCQItem(f"{group}.{p}", videos[p], q, opts, j, "timewar", "shuffled", group, meta | {"answer_changed": j != ans}))
 
 # %% ../../nbs/31_timewarp_explicit.ipynb #b6cef425
@@ -113,7 +114,7 @@ def timewarp_step(llm:LLM, cfg:TimeWarpConfig, video_dir:Path):
         paths = {p: str(perturbed_path(rec, p, video_dir)) for p in cuts}
         if cfg.timewar: _timewar(res, rec, cuts, paths, llm)      # first: it does not wait on the QA (one batch round less)
         try: qa = llm.run(TEMPORAL_QA_TASK, captions=[s.caption for s in rec.scenes])
-        except (ParseError, LLMError) as e: raise Skip(f"qa: {e.reason}")
+        except (ParseError, RequestRefused) as e: raise Skip(f"qa: {e.reason}")
         _pairs(res, rec, qa, orders, paths, llm, cfg)
         if llm.deferred is not None: return res                   # only collecting requests for a batch: write nothing
         try: return res.add("videos", *(perturbed_video(replace(rec, fps=fps), o, p, video_dir) for p, o in cuts.items()))

@@ -9,7 +9,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from ..collate import read_trl_jsonl, trl_row
-from ..llm import TPO_FILTER_TASK, TPO_QUESTIONS_TASK, TPO_TYPES, LLM, LLMError, ParseError, RulesLLM, seeded
+from ..llm import (
+    TPO_FILTER_TASK, TPO_QUESTIONS_TASK, TPO_TYPES, LLM, ParseError, RequestRefused, RulesLLM, seeded)
 from ..perturb import PerturbationError, incomplete_frames, irrelevant_frames, relevant_window
 from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
 from ..records import PrefPair, VideoRecord
@@ -70,7 +71,7 @@ def _plan(rec:VideoRecord, responder:VideoResponder, llm:LLM, cfg:TPOConfig):
     except VideoReadError as e: raise Skip(f"unreadable video: {e.reason}")
     caps = frame_captions(rec, sa, m.fps)
     try: qs = [(t, q) for t, q in llm.run(TPO_QUESTIONS_TASK, captions=caps) if t in cfg.question_types]
-    except (ParseError, LLMError) as e: raise Skip(f"questions: {e.reason}")
+    except (ParseError, RequestRefused) as e: raise Skip(f"questions: {e.reason}")
     if not qs: raise Skip("no question of the kept types")
     qtype, q = seeded("tpo-question", cfg.seed, rec.id).choice(qs)
     return kind, sa, sb, caps, qtype, q
@@ -81,7 +82,7 @@ def _filtered(rec, kind, sa, sb, caps, qtype, q, chosen, rejected, responder, ll
     decision = "not filtered"
     if cfg.post_filter:
         try: keep, rule = llm.run(TPO_FILTER_TASK, captions=caps, question=q, chosen=chosen, rejected=rejected)
-        except (ParseError, LLMError) as e: return res.skip(f"filter: {e.reason}")
+        except (ParseError, RequestRefused) as e: return res.skip(f"filter: {e.reason}")
         if not keep: return res.skip(f"filter: rule {rule}")
         decision = "kept"
     meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "llm": llm.name, "seed": cfg.seed,
