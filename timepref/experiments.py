@@ -352,7 +352,7 @@ def report_md(res:dict, scores:Sequence[str]=REPORT_SCORES) -> str:
     for c in e2e_claims(res):
         lines.append(f"| {c['source']} | {c['a']} vs {c['b']} | {c['paper']} | {SCORES[c['score']]} | {100 * c['diff']:+.1f} "
                      f"[{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}] | {c['p']:.3f} | {100 * c['mdd']:.1f} "
-                     f"| {'yes' if c['agrees'] else 'no'} | {'yes' if c['resolved'] else 'no'} |")
+                     f"| {'tie' if c['diff'] == 0 else 'yes' if c['agrees'] else 'no'} | {'yes' if c['resolved'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 def write_report(res:dict, out) -> dict:
