@@ -17,16 +17,16 @@ from trl import SFTConfig, SFTTrainer
 from .llm import clause, neighbour_questions
 from .probe import STATEMENTS, order_statement
 from .perturb import shuffled
-from .collate import FrameLoader, VideoCollator, VideoSFTCollator, join_completions, tile, trl_row, video_trl_config, vision_inputs
+from .collate import FrameLoader, VideoCollator, VideoSFTCollator, trl_row, video_trl_config, vision_inputs
 from .models import build_tiny_qwen2vl, load_video_llm, n_params
 from .records import MCQItem, SFTRow, VideoRecord
 from .world import load_world
 
 # %% auto #0
 __all__ = ['DESCRIBE', 'DESCRIBE_CLIP', 'FIRST', 'LAST', 'KINDS', 'describe_answer', 'order_question', 'clip_rows',
-           'statement_qa', 'world_sft_rows', 'order_items', 'sequence_items', 'order_benchmark', 'encode_videos_once',
-           'option_logps', 'score_items', 'wilson', 'accuracy', 'BaseConfig', 'world_sft_dataset', 'matching_rows',
-           'train_base_model', 'by_kind', 'evaluate_order', 'plot_base']
+           'statement_qa', 'world_sft_rows', 'order_items', 'sequence_items', 'order_benchmark', 'option_logps',
+           'score_items', 'wilson', 'accuracy', 'BaseConfig', 'world_sft_dataset', 'matching_rows', 'train_base_model',
+           'by_kind', 'evaluate_order', 'plot_base']
 
 # %% ../nbs/12_base.ipynb #a59d43db
 def describe_answer(captions:Sequence[str]) -> str:
@@ -108,16 +108,14 @@ def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, s
     return [it for r in recs if r.meta.get("split") == split for f in (order_items, sequence_items) for it in f(r, n_per_video, seed)]
 
 # %% ../nbs/12_base.ipynb #b12a0f2a
-def encode_videos_once(model, vis:dict, k:int) -> dict:
-    """Vision inputs for `k` copies of a batch of videos (rows `[0..B) [0..B) …`, like `tile`): each video through the
-    vision tower once and its features repeated, where the model's forward takes `mm_encoder_outputs` (Qwen2-VL and
-    its successors); else the pixels repeated, encoded `k` times."""
-    import inspect
-    from transformers.modeling_outputs import BaseModelOutputWithPooling
-    vis = {key: v.to(model.device) if torch.is_tensor(v) else v for key, v in vis.items()}
-    if "pixel_values_videos" not in vis or "mm_encoder_outputs" not in inspect.signature(model.forward).parameters: return tile(vis, k)
-    feats = model.get_video_features(vis.pop("pixel_values_videos"), vis["video_grid_thw"], return_dict=True).pooler_output
-    return tile(vis, k) | {"mm_encoder_outputs": {"video": BaseModelOutputWithPooling(pooler_output=tuple(feats) * k)}}
+def _completion_positions(model, enc:dict, n_tokens:int, k:int) -> torch.Tensor:
+    """Position ids of `n_tokens` completion tokens after each of `k` copies of the left-padded prompts of `enc` (rows
+    item-major): multimodal RoPE from the `rope_deltas` the prompt pass left (Qwen2-VL and its successors), else 1-D."""
+    real = enc["attention_mask"].sum(1, keepdim=True)                                       # prompt tokens per row
+    delta = getattr(getattr(model, "model", None), "rope_deltas", None)
+    if delta is None: return (real + torch.arange(n_tokens, device=real.device)).repeat_interleave(k, 0)
+    pos = real + torch.arange(n_tokens, device=real.device) + delta.to(real.device)   # as HF decodes: seen + delta
+    return pos.repeat_interleave(k, 0)[None].expand(3, -1, -1)
 
 @torch.no_grad()
 def option_logps(model, col:VideoCollator,
@@ -125,20 +123,31 @@ def option_logps(model, col:VideoCollator,
                  reverse:bool=False,
                  clips:Sequence|None=None,  # the frames to show per item (default: decoded from `item.video`)
                  per_token:bool=False) -> torch.Tensor:  # mean instead of summed log-probability (no bias for short options)
-    "Summed (or mean per token) log-probability of each option as the answer to its question on its video: `(len(items), n_options)`."
+    """Summed (or mean per token) log-probability of each option as the answer to its question on its video:
+    `(len(items), n_options)`. Each prompt (video and question) runs once; the options share its key/value cache."""
     k = len(items[0].options)
     if any(len(it.options) != k for it in items): raise ValueError("items of one batch must have the same number of options")
     rows = [{"video": it.video, "prompt": it.question} for it in items]
     texts = [[col.render(r, completion=o) for o in it.options] for r, it in zip(rows, items)]
     clips = list(clips) if clips is not None else [col.frames(it.video) for it in items]
     enc = col.encode_prompts(rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips])
-    batch = join_completions(tile(enc, k), [t[j]["completion"] for j in range(k) for t in texts], col.tokenizer)   # option-major
-    mask = batch.pop("completion_mask")[:, 1:]
-    batch = {key: v.to(model.device) for key, v in batch.items()} | encode_videos_once(model, vision_inputs(enc), k)
-    lp = torch.log_softmax(model(**batch).logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None])[..., 0]
-    m = mask.to(lp.device)
+    tok = {key: v.to(model.device) for key, v in enc.items() if key not in vision_inputs(enc)}
+    one_d = not hasattr(getattr(model, "model", None), "rope_deltas")                          # no multimodal RoPE
+    pos = {"position_ids": (tok["attention_mask"].cumsum(1) - 1).clamp(min=0)} if one_d else {}
+    vis = {key: v.to(model.device) if torch.is_tensor(v) else v for key, v in vision_inputs(enc).items()}
+    out = model(**tok, **pos, **vis, use_cache=True, logits_to_keep=1)
+    c = col.tokenizer([t[j]["completion"] for t in texts for j in range(k)], padding=True, padding_side="right",
+                      return_tensors="pt", add_special_tokens=False).to(model.device)        # rows item-major: i*k + j
+    cache = out.past_key_values; cache.batch_repeat_interleave(k)
+    nxt = model(input_ids=c["input_ids"], past_key_values=cache, use_cache=False,
+                attention_mask=torch.cat([tok["attention_mask"].repeat_interleave(k, 0), c["attention_mask"]], 1),
+                position_ids=_completion_positions(model, tok, c["input_ids"].shape[1], k))
+    logits = torch.cat([out.logits[:, -1:].repeat_interleave(k, 0), nxt.logits[:, :-1]], 1)   # each token's predictor
+    lp = torch.log_softmax(logits.float(), -1).gather(-1, c["input_ids"][..., None])[..., 0]
+    m = c["attention_mask"].to(lp.dtype)
     s = (lp * m).sum(1) / (m.sum(1).clamp(min=1) if per_token else 1)
-    return s.cpu().view(k, len(items)).T
+    return s.cpu().view(len(items), k)
+
 
 # %% ../nbs/12_base.ipynb #e00073f7
 def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, batch_size:int=8, progress:bool=False) -> list[dict]:

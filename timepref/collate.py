@@ -5,6 +5,7 @@ each video processed once per pair."""
 
 # %% ../nbs/11_collate.ipynb #fc2d50ce
 from __future__ import annotations
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,9 +221,13 @@ def read_trl_jsonl(path, cls) -> list:
     "The records of type `cls` in a JSONL file of TRL rows (see `iter_trl_jsonl`)."
     return [r for _, r in iter_trl_jsonl(path, cls)]
 
+# transformers 5 renamed gradient checkpointing to activation checkpointing; TRL's configs still pass the old name
+warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing` is deprecated", category=FutureWarning)
+
 def video_trl_config(cls, **kwargs):
     "A TRL config of class `cls` (`SFTConfig`, `DPOConfig`, `KTOConfig`) set up for video rows; `kwargs` override."
     gpu = torch.cuda.is_available()
     base = dict(remove_unused_columns=False, max_length=None, bf16=gpu and torch.cuda.is_bf16_supported(),
-                gradient_checkpointing=gpu, report_to=[], save_strategy="no")  # checkpointing only costs time on CPU
+                gradient_checkpointing=gpu, dataloader_pin_memory=gpu,   # checkpointing and pinning only cost on CPU
+                report_to=[], save_strategy="no")
     return cls(**(base | kwargs))

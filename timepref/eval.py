@@ -6,7 +6,7 @@ lmms-eval's answer extraction — and report accuracy with the benchmark's own m
 # %% ../nbs/51_eval.ipynb #9af10f8f
 from __future__ import annotations
 import csv, json, os, re, shutil, time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -228,7 +228,7 @@ def build_suite(out, cfg:SuiteConfig|None=None, workers:int|None=None, progress:
                    workers=workers or os.cpu_count() or 1, progress=progress)
     world_suite(world, out, split="test", vino_pairs=cfg.vino_pairs)
     probe = [it for r in [r for r in load_world(world) if len(r.scenes) >= 4][:cfg.probe_videos] for it in probe_items(r)]
-    write_jsonl(probe, out / "probe.jsonl")
+    write_jsonl([replace(it, video=os.path.relpath(it.video, out)) for it in probe], out / "probe.jsonl")   # movable
     counts = {k: len(v) for k, v in suite_items(out).items()}
     (out / "suite.json").write_text(json.dumps({"config": asdict(cfg), "items": counts}, indent=1))
     return out
@@ -240,7 +240,7 @@ def suite_items(suite) -> dict[str, list[MCQItem]]:
     return {"timewar": load_timewar(tw["data"], tw["videos"]),
             "timewar_shuffled": load_timewar(tw["shuffled"], tw["shuffled_videos"], shuffled=True),
             "vinoground": load_benchmark("vinoground", suite / "vinoground" / "vinoground.csv", suite / "vinoground"),
-            "probe": read_jsonl(suite / "probe.jsonl", MCQItem)}
+            "probe": [replace(it, video=str(suite / it.video)) for it in read_jsonl(suite / "probe.jsonl", MCQItem)]}
 
 # %% ../nbs/51_eval.ipynb #cc6b1732
 def suite_units(items:dict[str, list[MCQItem]], rows:dict[str, list[dict]]) -> dict[str, dict]:
