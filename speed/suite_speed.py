@@ -2,7 +2,7 @@
 the model loaded once, each video decoded once, all items batched, each prompt run once with its key/value cache
 shared by the options.
 
-    python benchmarks/suite_speed.py [--suite runs/suite] [--model MODEL_DIR] [--batch-size 16] [--n-frames 8]
+    python speed/suite_speed.py [--suite runs/suite] [--model MODEL_DIR] [--batch-size 16] [--n-frames 8]
 
 Without --model it scores the untrained `mini` model (the same shapes as a trained one, so the same time).
 With --compare it also scores the way it was done before, in the same run: every option's whole sequence (video,

@@ -1,7 +1,7 @@
 """Measure how fast the built-in world is generated: seconds per 100 videos, by number of worker processes; and what
 x264's portable C code (`asm=0`, which makes the bytes reproducible) costs against its CPU-specific code.
 
-    python benchmarks/world_speed.py [--n-videos 200] [--workers 1 2]
+    python speed/world_speed.py [--n-videos 200] [--workers 1 2]
 """
 import argparse, hashlib, tempfile, time
 import numpy as np

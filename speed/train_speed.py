@@ -1,6 +1,6 @@
 """Measure video training speed with the TRL trainers and timepref's collators; prints the figures.
 
-    python benchmarks/train_speed.py [--size mini] [--steps 20] [--batch-size 8] [--n-frames 16]
+    python speed/train_speed.py [--size mini] [--steps 20] [--batch-size 8] [--n-frames 16]
 
 SFT is full fine-tuning (as the base model is trained); DPO and KTO train a LoRA adapter. Each run is timed after
 one warm-up step. Collation is timed separately, on the first pass (decoding) and on a second (cached frames).

@@ -1,7 +1,7 @@
 """Measure the preference-data pipelines on the built-in world: time per 100 videos, records, skip reasons, and the
 reply-cache hit rate of a rerun through an OpenAI-compatible server (a local one answering like the rules backend).
 
-    python benchmarks/data_speed.py [--n-videos 100] [--workers 4] [--figure docs/images/timewarp.png]
+    python speed/data_speed.py [--n-videos 100] [--workers 4] [--figure docs/images/timewarp.png]
 """
 import argparse, json, tempfile, time
 from pathlib import Path

@@ -2,7 +2,7 @@
 pairs, skip reasons and generation time per 100 videos on this machine; then the difficulty analysis (TimeWarp
 Table 3) of the TimeWarp-Explicit and TEMPLE pairs for the same model.
 
-    python benchmarks/selfgen_speed.py [--model MODEL_DIR] [--n-videos 100] [--base-steps 500] [--figures docs/images]
+    python speed/selfgen_speed.py [--model MODEL_DIR] [--n-videos 100] [--base-steps 500] [--figures docs/images]
 
 Without --model, a `mini` base model is first taught a world of its own by SFT for --base-steps steps (timed apart).
 """
