@@ -5,7 +5,8 @@ reply-cache hit rate of a rerun through an OpenAI-compatible server (a local one
 """
 import argparse, json, tempfile, time
 from pathlib import Path
-from timepref.llm import FakeChatServer, OpenAILLM, rules_chat
+from timepref.fake_server import FakeChatServer, rules_chat
+from timepref.llm import OpenAILLM
 from timepref.methods.combine import combine
 from timepref.methods.kto import kto_convert
 from timepref.methods.timewarp import plot_timewarp, timewarp_explicit

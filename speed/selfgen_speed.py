@@ -14,7 +14,7 @@ from timepref.methods.implicit import timewarp_implicit
 from timepref.methods.tpo import TPOConfig, tpo
 from timepref.methods.temple import TempleConfig, temple
 from timepref.methods.timewarp import timewarp_explicit
-from timepref.methods.difficulty import difficulty
+from timepref.difficulty import difficulty
 from timepref.pipeline import video_items
 from timepref.respond import GenConfig, VideoResponder
 from timepref.world import WorldConfig, make_world
@@ -23,7 +23,7 @@ from timepref.world import WorldConfig, make_world
 def save_figures(out:dict, folder:Path):
     "TEMPLE's pairs per level and the difficulty scores, from this script's results."
     from timepref.methods.temple import plot_temple
-    from timepref.methods.difficulty import plot_difficulty
+    from timepref.difficulty import plot_difficulty
     folder.mkdir(parents=True, exist_ok=True)
     plot_temple(out["temple_per_level_1"], folder / "temple.png")
     plot_difficulty({"TimeWarp-Explicit pairs": out["difficulty_timewarp_explicit"], "TEMPLE pairs": out["difficulty_temple"]}, folder / "difficulty.png")

@@ -14,7 +14,7 @@ import torch
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 from timepref import base
 from timepref.collate import join_completions, tile, vision_inputs
-from timepref.eval import SuiteConfig, build_suite, score_suite, suite_items
+from timepref.suite import SuiteConfig, build_suite, score_suite, suite_items
 from timepref.models import build_tiny_qwen2vl
 
 

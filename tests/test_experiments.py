@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARMS = ["timewarp-explicit", "timewarp-kto"]
 SMALL = {"n_videos": 40, "base_steps": 20, "seeds": [0], "limit": 8, "batch_size": 8}
 SUITE = {"n_videos": 16, "probe_videos": 4}                       # a toy held-out suite (the default has 780 videos)
-SUITE_ARGS = ["--suite-videos", SUITE["n_videos"], "--probe-videos", SUITE["probe_videos"]]
+SUITE_ARGS = ["--suite-n-videos", SUITE["n_videos"], "--suite-probe-videos", SUITE["probe_videos"]]
 
 
 def cli_args(d: dict) -> list:

@@ -1,8 +1,9 @@
 "The OpenAI-compatible backend against a local server started by the test: retries, give-ups, timeouts, bad bodies, cache."
 import threading, time
 import pytest
-from timepref.llm import (ANSWER_TASK, MCQ_TASK, TEMPORAL_QA_TASK, FakeChatServer, LLMError, OpenAILLM, ParseError, RulesLLM,
-                          make_llm, parse_mcq, qa_rules)
+from timepref.prompts import ANSWER_TASK, MCQ_TASK, TEMPORAL_QA_TASK, ParseError, parse_mcq, qa_rules
+from timepref.fake_server import FakeChatServer
+from timepref.llm import LLMError, OpenAILLM, RulesLLM, make_llm
 
 CAPS = ["A red circle grows on a navy background.", "A cyan cross appears on a gray background.",
         "A white ring shrinks on a pink background.", "A green square moves up on a black background."]
@@ -109,7 +110,8 @@ def test_refused_request_is_not_retried(tmp_path):
 
 def test_batch_job_survives_a_killed_wait(tmp_path):
     "A run that stops while its batch runs records the job; the next run waits on that job instead of sending another."
-    from timepref.llm import digest, rules_chat
+    from timepref.records import digest
+    from timepref.fake_server import rules_chat
     with FakeChatServer(rules_chat(), batch_polls=1000) as srv:
         first = client(srv, tmp_path)
         first.deferred = {}
@@ -125,7 +127,7 @@ def test_batch_job_survives_a_killed_wait(tmp_path):
 
 
 def test_batch_is_split_within_limits(tmp_path):
-    from timepref.llm import rules_chat
+    from timepref.fake_server import rules_chat
     with FakeChatServer(rules_chat()) as srv:
         llm = client(srv, tmp_path)
         llm.deferred = {}

@@ -3,7 +3,8 @@ import hashlib, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import run_cli
-from timepref.llm import FakeChatServer, OpenAILLM, RulesLLM, rules_chat
+from timepref.fake_server import FakeChatServer, rules_chat
+from timepref.llm import OpenAILLM, RulesLLM
 from timepref.methods.timewarp import timewarp_explicit
 from timepref.pipeline import progress_path, video_items
 from timepref.world import WorldConfig, make_world
@@ -217,8 +218,8 @@ def test_cli_hound_and_implicit_feed_the_mix(world, tiny_model, tmp_path):
 
 def test_cli_tpo(world, tiny_model, tmp_path):
     wdir, _ = world
-    common = ["--world", wdir, "--split", "", "--model", tiny_model, "--n-frames", 4, "--max-new-tokens", 6, "--tpo-frames", 16]
-    s = json.loads(run_cli("data", "tpo", *common, "--no-filter", "--out", tmp_path / "tpo.jsonl").stdout)
+    common = ["--world", wdir, "--split", "", "--model", tiny_model, "--n-frames", 4, "--max-new-tokens", 6, "--sample-frames", 16]
+    s = json.loads(run_cli("data", "tpo", *common, "--no-post-filter", "--out", tmp_path / "tpo.jsonl").stdout)
     assert s["items"] == 6 and s["records"]["pairs"] + sum(s["skips"].values()) == 6
     rows = [json.loads(l) for l in (tmp_path / "tpo.jsonl").read_text().splitlines()]
     assert all(len(r["frames"]) in (4, 16) and r["perturbation"] in ("irrelevant", "incomplete") for r in rows)
@@ -259,7 +260,7 @@ def test_temple_on_raw_videos_sigkill_then_rerun(big_world, talking_model, tmp_p
 def test_cli_temple_levels_and_inputs(world, tiny_model, tmp_path):
     wdir, _ = world
     s = json.loads(run_cli("data", "temple", "--world", wdir, "--split", "", "--model", tiny_model, "--max-new-tokens", 6,
-                           "--levels", 4, 2, "--per-level", 3, "--no-context", "--out", tmp_path / "t.jsonl").stdout)
+                           "--difficulties", 4, 2, "--per-level", 3, "--no-context", "--out", tmp_path / "t.jsonl").stdout)
     assert s["items"] == 6 and set(s["pairs_by_level"]) <= {"r4", "r2"}
     rows = [json.loads(l) for l in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert all(r["difficulty"] in (4, 2) and r["method"] == "temple" and len(r["frames"]) % 2 == 0 for r in rows)
@@ -326,7 +327,7 @@ def test_absurd_timings_are_counted_skips(world, tmp_path):
 def test_outage_leaves_items_for_a_rerun(world, tmp_path, monkeypatch):
     """One video's requests fail (HTTP 500) while every answer is unparseable: that video is not logged and the
     command exits 1 with one line; the rerun, the server back, does that video only; the bad answers stay skips."""
-    from timepref.llm import caption_block
+    from timepref.prompts import caption_block
     wdir, recs = world
     down, good = [True], rules_chat()
     x = caption_block([s.caption for s in recs[0].scenes]) + "\n\n"     # in the prompts about video 0 in its own order

@@ -4,9 +4,9 @@
 
 # %% ../nbs/90_cli.ipynb #1958de33
 from __future__ import annotations
-import argparse, inspect, json, os, sys, time
+import argparse, dataclasses, inspect, json, os, sys, time
 from collections import Counter
-from dataclasses import asdict
+from fastcore.docments import docments
 from pathlib import Path
 from .base import BaseConfig, evaluate_order, plot_base, train_base_model
 from .models import build_tiny_qwen2vl
@@ -20,53 +20,71 @@ from .methods.implicit import ImplicitConfig, timewarp_implicit
 from .methods.hound import HoundConfig, hound
 from .methods.tpo import TPOConfig, tpo
 from .methods.temple import DETECTORS, TempleConfig, temple
-from .methods.difficulty import difficulty
+from .difficulty import difficulty
 from .train import main as train_main
 from .benchmarks import LOADERS
-from .eval import SuiteConfig, evaluate, evaluate_world, score_suite
+from .suite import SuiteConfig, evaluate_world, score_suite
+from .eval import evaluate
 from .probe import evaluate_probe
 from .respond import GenConfig, VideoResponder
 from .experiments import ARMS, E2EConfig, run_e2e, write_report
 
 # %% auto #0
-__all__ = ['cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit', 'cmd_hound', 'cmd_tpo',
-           'cmd_temple', 'cmd_eval', 'cmd_e2e', 'parser', 'main', 'run']
+__all__ = ['config_args', 'from_args', 'cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit',
+           'cmd_hound', 'cmd_tpo', 'cmd_temple', 'cmd_eval', 'cmd_e2e', 'parser', 'main', 'run']
+
+# %% ../nbs/90_cli.ipynb #ba2fe830
+def _arg_type(cls, name:str, tp) -> type:
+    "The argparse type of a field annotated `int`, `float`, `str` (or `… | None`)."
+    t = (tp if isinstance(tp, str) else getattr(tp, "__name__", str(tp))).replace(" ", "").replace("|None", "")
+    if t not in ("int", "float", "str"): raise TypeError(f"{cls.__name__}.{name}: no command-line type for {t!r}")
+    return {"int": int, "float": float, "str": str}[t]
+
+def _with_default(text:str, d) -> str: return text if "default" in text else f"{text} (default: {d})".lstrip()
+
+def config_args(p, cls, only=None, skip=(), prefix:str="", defaults=None, types=None, choices=None):
+    """Add a `--PREFIX-FIELD` option to parser `p` for each field of dataclass `cls` (those in `only`, none in `skip`):
+    typed by its annotation, its default the class's (or `defaults[field]`), its help the field's comment."""
+    docs, defaults, types, choices = docments(cls), defaults or {}, types or {}, choices or {}
+    for f in dataclasses.fields(cls):
+        if (only is not None and f.name not in only) or f.name in skip: continue
+        d = defaults.get(f.name, f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        flag, dest = "--" + (prefix + f.name).replace("_", "-"), prefix + f.name
+        text = (docs.get(f.name) or "").replace("%", "%%")                  # argparse formats help with %
+        if isinstance(d, bool):
+            neg = "--no-" + flag[2:] if d else flag
+            p.add_argument(neg, dest=dest, action="store_false" if d else "store_true", help=("not: " if d else "") + text)
+        elif isinstance(d, tuple):
+            p.add_argument(flag, dest=dest, nargs="+", type=types.get(f.name, type(d[0]) if d else str), default=list(d),
+                           choices=choices.get(f.name), metavar=f.name.upper().rstrip("S") if choices.get(f.name) else None,
+                           help=_with_default(text, ' '.join(map(str, d)) or 'none'))
+        else:
+            p.add_argument(flag, dest=dest, type=types.get(f.name) or _arg_type(cls, f.name, f.type), default=d,
+                           choices=choices.get(f.name), help=_with_default(text, d))
+    return p
+
+def from_args(cls, a, prefix:str="", **kw):
+    "An instance of dataclass `cls` from the options `config_args` added to `a`; the fields it did not add keep defaults."
+    got = {f.name: getattr(a, prefix + f.name) for f in dataclasses.fields(cls) if hasattr(a, prefix + f.name)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in got.items()} | kw)
 
 # %% ../nbs/90_cli.ipynb #176e2615
 def _add_world(sub):
     p = sub.add_parser("world", help="generate the built-in video world")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--n-videos", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=64, help="frame side in pixels (even)")
-    p.add_argument("--fps", type=int, default=8)
-    p.add_argument("--min-scenes", type=int, default=2)
-    p.add_argument("--max-scenes", type=int, default=8)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    config_args(p, WorldConfig, only=("n_videos", "seed", "size", "fps", "min_scenes", "max_scenes", "test_fraction"))
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes that write videos")
     p.set_defaults(func=cmd_world)
-
-def _world_config(a) -> WorldConfig:
-    return WorldConfig(n_videos=a.n_videos, seed=a.seed, size=a.size, fps=a.fps, min_scenes=a.min_scenes, max_scenes=a.max_scenes)
 
 def cmd_world(a) -> dict:
     "Generate a world folder; print and return a summary."
     t = time.perf_counter()
-    recs = make_world(a.out, _world_config(a), workers=a.workers)
+    recs = make_world(a.out, from_args(WorldConfig, a), workers=a.workers)
     return {"out": str(a.out), "videos": len(recs), "scenes": sum(len(r.scenes) for r in recs),
             "splits": dict(Counter(r.meta["split"] for r in recs)), "seconds": round(time.perf_counter() - t, 2)}
 
 # %% ../nbs/90_cli.ipynb #4826dcaa
-def _add_base_args(p, steps:int=1500):
-    d = BaseConfig()
-    p.add_argument("--size", default=d.size, help="model preset: tiny or mini")
-    p.add_argument("--steps", type=int, default=steps)
-    p.add_argument("--n-frames", type=int, default=d.n_frames)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--seed", type=int, default=0)
-
-def _base_config(a) -> BaseConfig:
-    return BaseConfig(size=a.size, steps=a.steps, n_frames=a.n_frames, batch_size=a.batch_size, lr=a.lr, seed=a.seed)
+def _add_base_args(p): config_args(p, BaseConfig, skip=("log_every",), choices={"size": ("tiny", "mini")})
 
 def _add_base_model(sub):
     p = sub.add_parser("base-model", help="SFT a tiny video LLM on a world; evaluate it on held-out order questions")
@@ -77,7 +95,7 @@ def _add_base_model(sub):
 
 def cmd_base_model(a) -> dict:
     "Train, save and evaluate a base model; return a summary."
-    rep = train_base_model(a.world, a.out, _base_config(a), progress=sys.stderr.isatty())
+    rep = train_base_model(a.world, a.out, from_args(BaseConfig, a), progress=sys.stderr.isatty())
     ev = evaluate_order(a.out, a.world, seed=a.seed)
     (Path(a.out)/"eval.json").write_text(json.dumps(ev, indent=1))
     return {"out": str(a.out), "params": rep["params"], "train_seconds": rep["train_seconds"], "final_loss": rep["loss"][-1][1] if rep["loss"] else None,
@@ -113,10 +131,10 @@ def demo(out, n_videos:int=400, seed:int=0, workers:int|None=None, base:BaseConf
 def _add_demo(sub):
     p = sub.add_parser("demo", help="run the demo: world -> base model -> held-out evaluation -> figures")
     p.add_argument("--out", default="demo_out")
-    p.add_argument("--n-videos", type=int, default=400)
+    p.add_argument("--n-videos", type=int, default=400, help="videos of the world (default: 400)")
     p.add_argument("--workers", type=int, default=None)
     _add_base_args(p)
-    p.set_defaults(func=lambda a: demo(a.out, a.n_videos, a.seed, a.workers, _base_config(a)))
+    p.set_defaults(func=lambda a: demo(a.out, a.n_videos, a.seed, a.workers, from_args(BaseConfig, a)))
 
 # %% ../nbs/90_cli.ipynb #56d7312a
 def _count(text:str) -> int:
@@ -167,7 +185,7 @@ def _items(a, captions:bool=True) -> list:
 # %% ../nbs/90_cli.ipynb #a47040ea
 def cmd_timewarp_explicit(a) -> dict:
     "TimeWarp-Explicit pairs, SFT rows, TimeWar and re-cut videos from a world or annotations."
-    cfg = TimeWarpConfig(seed=a.seed, perturbations=a.perturbations, timewar=not a.no_timewar)
+    cfg = from_args(TimeWarpConfig, a)
     return timewarp_explicit(_items(a), a.out, _llm(a), cfg, workers=a.workers, progress=sys.stderr.isatty(), batch=a.batch)
 
 def _add_model(p):
@@ -181,24 +199,23 @@ def _responder(a, **gen) -> VideoResponder:
 
 def cmd_timewarp_implicit(a) -> dict:
     "TimeWarp-Implicit pairs: the model on clean frames vs under a hallucination prompt or on corrupted frames."
-    cfg = ImplicitConfig(seed=a.seed, hallucination_share=a.hallucination_share)
+    cfg = from_args(ImplicitConfig, a)
     return timewarp_implicit(_items(a, captions=False), a.out, _responder(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
 
 def cmd_hound(a) -> dict:
     "Base-DPO pairs: k sampled answers per question, judged against the captions; best vs worst."
-    cfg = HoundConfig(seed=a.seed, k=a.k, per_video=a.per_video, temperature=a.temperature)
+    cfg = from_args(HoundConfig, a)
     return hound(_items(a), a.out, _responder(a, do_sample=True, n=a.k, temperature=a.temperature), _llm(a), cfg,
                  batch_size=a.batch_size, progress=sys.stderr.isatty())
 
 def cmd_tpo(a) -> dict:
     "TPO pairs: the model on the relevant frames vs on irrelevant or incomplete ones, then the LLM post-filter."
-    cfg = TPOConfig(seed=a.seed, n_frames=a.tpo_frames, incomplete_share=a.incomplete_share, post_filter=not a.no_filter)
+    cfg = from_args(TPOConfig, a)
     return tpo(_items(a), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
 
 def cmd_temple(a) -> dict:
     "TEMPLE pairs: the model's clip captions summarised in order vs summaries of the clips dropped, shuffled or reversed."
-    cfg = TempleConfig(seed=a.seed, detector=a.detector, embedder=a.embedder, context=not a.no_context, difficulties=tuple(a.levels),
-                       per_level=a.per_level, rule=a.rule)
+    cfg = from_args(TempleConfig, a)
     return temple(_items(a, captions=False), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
 
 def _mix(specs:list[str]) -> dict[str, int]:
@@ -218,30 +235,21 @@ def _add_data(sub):
     d = sub.add_parser("data", help="make preference data").add_subparsers(dest="method", required=True)
     p = _method(d, "timewarp-explicit", "TimeWarp-Explicit pairs + TimeWar benchmark", _add_llm, _add_llm_parallel,
                 out="pairs JSONL; the other outputs go next to it")
-    p.add_argument("--perturbations", default="both", help="both | either (the paper: one per video) | shuffle | reverse")
-    p.add_argument("--no-timewar", action="store_true", help="do not write the TimeWar benchmark")
+    config_args(p, TimeWarpConfig, skip=("seed",), choices={"perturbations": ("both", "either", "shuffle", "reverse")})
     p.set_defaults(func=cmd_timewarp_explicit)
     p = _method(d, "timewarp-implicit", "TimeWarp-Implicit self-generated pairs (STIC-style)", _add_model)
-    p.add_argument("--hallucination-share", type=float, default=0.5, help="share of videos rejected by a hallucination prompt (else corrupted frames)")
+    config_args(p, ImplicitConfig, skip=("seed",))
     p.set_defaults(func=cmd_timewarp_implicit)
     p = _method(d, "hound", "Base-DPO (LLaVA-Hound style): sampled answers scored by a caption-proxy judge", _add_model, _add_llm)
-    p.add_argument("--k", type=int, default=4, help="sampled answers per question")
-    p.add_argument("--per-video", type=int, default=1, help="questions per video")
-    p.add_argument("--temperature", type=float, default=1.0)
+    config_args(p, HoundConfig, skip=("seed",))
     p.set_defaults(func=cmd_hound)
     p = _method(d, "tpo", "TPO pairs: relevant vs irrelevant / incomplete frames, LLM post-filter", _add_model, _add_llm)
-    p.add_argument("--tpo-frames", type=int, default=32, help="frames sampled per video, split into S_a / S_b (the paper: 32; --n-frames is not used)")
-    p.add_argument("--incomplete-share", type=float, default=0.5, help="the mix: share of incomplete pairs (the paper's best: 0.5)")
-    p.add_argument("--no-filter", action="store_true", help="skip the LLM post-filter")
+    config_args(p, TPOConfig, skip=("seed",))
     p.set_defaults(func=cmd_tpo)
     p = _method(d, "temple", "TEMPLE pairs: clip captions summarised vs the clips dropped / shuffled / reversed at levels r", _add_model, _add_llm,
                 out="pairs JSONL; the selected clips go next to it")
-    p.add_argument("--detector", default="histogram", choices=DETECTORS, help="PySceneDetect shot detector")
-    p.add_argument("--embedder", default="histogram", help="image embedding that groups clips: histogram | siglip:PATH")
-    p.add_argument("--levels", type=float, nargs="+", default=[16, 8, 4, 2], help="difficulty factors r (the paper's curriculum: 16 8 4 2)")
-    p.add_argument("--per-level", type=int, default=1, help="perturbations per video and level, drawn among drop / shuffle / reverse (3: all)")
-    p.add_argument("--rule", default="paper", choices=("paper", "official"), help="clips kept / blocks: ceil(N/r) (paper) or floor(N/r) (official code)")
-    p.add_argument("--no-context", action="store_true", help="caption each clip alone, not with the previous clip")
+    config_args(p, TempleConfig, skip=("seed", "prompt"), choices={"detector": DETECTORS, "rule": ("paper", "official"),
+                                                                   "perturbations": ("drop", "shuffle", "reverse")})
     p.set_defaults(func=cmd_temple)
     p = d.add_parser("difficulty", help="TimeWarp Table 3: a model's text / video / group scores on a pairs file, with chance")
     p.add_argument("--pairs", required=True); p.add_argument("--model", required=True)
@@ -289,7 +297,7 @@ def _add_eval(sub):
     p = sub.add_parser("eval", help="evaluate a video LLM on a benchmark (or on a world's held-out suite)")
     p.add_argument("--model", required=True); p.add_argument("--bench", required=True, choices=[*LOADERS, "world", "suite", "probe"])
     p.add_argument("--data", required=True, help="the benchmark file (--bench world: a world folder; --bench suite: a suite folder "
-                   "(timepref.eval.build_suite); --bench probe: a world folder or VideoRecord JSONL)")
+                   "(timepref.suite.build_suite); --bench probe: a world folder or VideoRecord JSONL)")
     p.add_argument("--videos", default=None, help="the benchmark's video folder")
     p.add_argument("--shuffled", default=None, help="TimeWar: the shuffled twin file, for the normal - shuffled drop")
     p.add_argument("--shuffled-videos", default=None,
@@ -302,9 +310,7 @@ def _add_eval(sub):
 
 def cmd_e2e(a) -> dict:
     "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
-    suite = SuiteConfig(seed=a.suite_seed, n_videos=a.suite_videos, vino_pairs=a.vino_pairs, probe_videos=a.probe_videos)
-    cfg = E2EConfig(n_videos=a.n_videos, world_seed=a.world_seed, base_steps=a.base_steps, n_frames=a.n_frames, arms=tuple(a.arms or ARMS),
-                    seeds=tuple(a.seeds), limit=a.limit, overrides=tuple(a.set), batch_size=a.batch_size, suite=suite)
+    cfg = from_args(E2EConfig, a, suite=from_args(SuiteConfig, a, prefix="suite_"))
     res = run_e2e(a.out, cfg, progress=sys.stderr.isatty(), log=True)
     rep = write_report(res, a.out)
     pick = ("timewar", "vino_text", "probe")
@@ -315,21 +321,10 @@ def cmd_e2e(a) -> dict:
             "claims_resolved": f"{sum(c['resolved'] for c in rep['claims'])} of {len(rep['claims'])}"}
 
 def _add_e2e(sub):
-    d = E2EConfig()
     p = sub.add_parser("e2e", help="end to end on the built-in world: base model -> each method's data -> its recipe -> suite + probe, before/after")
     p.add_argument("--out", required=True, help="run folder (a rerun goes on from what it holds)")
-    p.add_argument("--arms", nargs="+", choices=list(ARMS), default=None, help="arms to run (default: all)")
-    p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
-    p.add_argument("--n-videos", type=int, default=d.n_videos); p.add_argument("--world-seed", type=int, default=d.world_seed)
-    p.add_argument("--base-steps", type=int, default=d.base_steps); p.add_argument("--n-frames", type=int, default=d.n_frames)
-    p.add_argument("--limit", type=_count, default=None, help="only the first N training videos per data method")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="videos per generation batch")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe overrides for every arm, e.g. defaults.epochs=2")
-    s = d.suite
-    p.add_argument("--suite-seed", type=int, default=s.seed, help="the held-out suite world's seed")
-    p.add_argument("--suite-videos", type=_count, default=s.n_videos, help="videos of the held-out suite world")
-    p.add_argument("--vino-pairs", type=_count, default=s.vino_pairs, help="Vinoground-style pairs of the suite")
-    p.add_argument("--probe-videos", type=_count, default=s.probe_videos, help="videos (4+ events) the probe asks about")
+    config_args(p, E2EConfig, skip=("suite",), types={"limit": _count}, choices={"arms": ARMS})
+    config_args(p, SuiteConfig, prefix="suite_", types={k: _count for k in ("n_videos", "vino_pairs", "probe_videos")})
     p.set_defaults(func=cmd_e2e)
 
 def parser() -> argparse.ArgumentParser:

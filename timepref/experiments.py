@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
 from .base import BaseConfig, train_base_model
-from .eval import SuiteConfig, build_suite, score_suite
+from .suite import SuiteConfig, build_suite, score_suite
 from .probe import CATEGORIES
 from .stats import Z95, cluster_se, paired
 from .pipeline import video_items
@@ -62,7 +62,7 @@ ARMS = {
 class E2EConfig:
     "An end-to-end run on the built-in world."
     n_videos: int = 400                 # world size; about 10 % are the held-out `test` split
-    world_seed: int = 0
+    world_seed: int = 0           # the training world's seed
     base_steps: int = 1500              # SFT steps of the base model (`BaseConfig`, 8 frames, batch 16)
     n_frames: int = 8                   # frames per video for data, training and evaluation
     arms: tuple = tuple(ARMS)           # which arms to run

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_records.ipynb #f38e14b1
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, tempfile
+import dataclasses, hashlib, json, math, os, random, tempfile
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Union, get_args, get_origin, get_type_hints
 
 # %% auto #0
 __all__ = ['Scene', 'VideoRecord', 'PrefPair', 'KTORow', 'SFTRow', 'MCQItem', 'RecordError', 'from_dict', 'validate', 'to_dict',
-           'write_jsonl', 'append_jsonl', 'iter_jsonl', 'read_jsonl', 'file_sha256']
+           'write_jsonl', 'append_jsonl', 'iter_jsonl', 'read_jsonl', 'file_sha256', 'digest', 'seeded']
 
 # %% ../nbs/00_records.ipynb #985ee067
 @dataclass
@@ -213,3 +213,13 @@ def read_jsonl(path, cls=None) -> list:
 def file_sha256(path) -> str:
     "The SHA-256 of a file's bytes, as hex: what run records and results cite their data by."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+# %% ../nbs/00_records.ipynb #8b5b6bfa
+def digest(*parts) -> str:
+    "A stable hex digest of JSON-able `parts` (the same in every process)."
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+# %% ../nbs/00_records.ipynb #668607df
+def seeded(*parts) -> random.Random:
+    "A generator seeded by `parts` themselves: a rule answers the same inputs the same way, in any process."
+    return random.Random(digest(*parts))

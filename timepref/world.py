@@ -101,17 +101,17 @@ def render_scene(spec:SceneSpec, size:int) -> np.ndarray:
 @dataclass
 class WorldConfig:
     "Knobs of the built-in world."
-    n_videos: int = 100
-    seed: int = 0
+    n_videos: int = 100           # videos to generate
+    seed: int = 0                 # every video and its split follow from it
     size: int = 64                   # frame side in pixels (even)
-    fps: int = 8
-    min_scenes: int = 2
-    max_scenes: int = 8
+    fps: int = 8                  # frames per second of the MP4 files
+    min_scenes: int = 2           # scenes per video, at least
+    max_scenes: int = 8           # scenes per video, at most
     scene_seconds: tuple = (1.0, 2.5)  # range of one scene's duration
-    shapes: tuple = SHAPES
-    colours: tuple = tuple(COLOURS)
-    events: tuple = EVENTS
-    backgrounds: tuple = tuple(BACKGROUNDS)
+    shapes: tuple = SHAPES        # the world's vocabulary: shapes,
+    colours: tuple = tuple(COLOURS)  # their colours,
+    events: tuple = EVENTS        # what a shape does in a scene,
+    backgrounds: tuple = tuple(BACKGROUNDS)  # and the scene's background colour
     test_fraction: float = 0.1       # share of videos marked split="test" (never trained on)
 
     def __post_init__(self):

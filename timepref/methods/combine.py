@@ -10,9 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 from ..collate import trl_row
-from ..llm import seeded
+from ..records import seeded, PrefPair, RecordError, write_jsonl
 from ..pipeline import pair_items, sibling
-from ..records import PrefPair, RecordError, write_jsonl
 
 # %% auto #0
 __all__ = ['PAPER_MIX', 'mix_quotas', 'combine']

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from ..base import DESCRIBE, FIRST, LAST
+from ..prompts import DESCRIBE, FIRST, LAST, JUDGE_TASK, ParseError
 from ..collate import read_trl_jsonl, trl_row
-from ..llm import JUDGE_TASK, LLM, ParseError, RequestRefused, RulesLLM, seeded
+from ..llm import LLM, RequestRefused, RulesLLM
+from ..records import seeded, PrefPair
 from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
-from ..records import PrefPair
 from ..respond import Request, VideoResponder
 from .implicit import clean_frames
 
@@ -25,11 +25,11 @@ HOUND_QUESTIONS = (DESCRIBE, FIRST, LAST)
 @dataclass
 class HoundConfig:
     "Settings of a Base-DPO run."
-    seed: int = 0
+    seed: int = 0                 # which questions each video draws
     k: int = 4                          # sampled answers per question
     questions: tuple = HOUND_QUESTIONS  # each video draws `per_video` of them
-    per_video: int = 1
-    temperature: float = 1.0
+    per_video: int = 1            # questions per video
+    temperature: float = 1.0      # sampling temperature of the k answers
 
     def __post_init__(self):
         if self.k < 2: raise ValueError(f"k must be >= 2 answers to compare, got {self.k}")

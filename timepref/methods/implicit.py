@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from ..base import DESCRIBE
+from ..prompts import DESCRIBE
 from ..collate import read_trl_jsonl, trl_row
-from ..llm import seeded
+from ..records import seeded, PrefPair
 from ..perturb import hallucination_prompt
 from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
-from ..records import PrefPair
 from ..respond import Request, VideoResponder
 
 # %% auto #0
@@ -26,7 +25,7 @@ REJECTIONS = ("hallucination", "downscale", "colour")
 @dataclass
 class ImplicitConfig:
     "Settings of a TimeWarp-Implicit run."
-    seed: int = 0
+    seed: int = 0                 # which prompt and which rejection each video draws
     prompts: tuple = (DESCRIBE,)       # temporal description prompts; each video draws one
     hallucination_share: float = 0.5   # rejected from a hallucination prompt; else from corrupted frames (50/50 kinds)
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from ..collate import trl_row
-from ..llm import seeded
+from ..records import seeded, KTORow, PrefPair, RecordError
 from ..pipeline import ItemResult, need_record, pair_items, run_items, sibling
-from ..records import KTORow, PrefPair, RecordError
 
 # %% auto #0
 __all__ = ['kto_rows', 'question_groups', 'kto_convert']

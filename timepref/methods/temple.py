@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
-from ..base import DESCRIBE, DESCRIBE_CLIP
+from ..prompts import DESCRIBE, DESCRIBE_CLIP, TEMPLE_SUMMARY_TASK, ParseError
 from ..collate import to_dict, trl_row
-from ..llm import TEMPLE_SUMMARY_TASK, LLM, ParseError, RequestRefused, RulesLLM, seeded
+from ..llm import LLM, RequestRefused, RulesLLM
+from ..records import seeded, PrefPair, VideoRecord
 from ..perturb import PerturbationError, apply_order, temple_drop, temple_reverse, temple_shuffle
 from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
-from ..records import PrefPair, VideoRecord
 from ..respond import Request, VideoResponder
 from ..video import VideoReadError, read_frames_at_indices, video_meta
 
@@ -124,7 +124,7 @@ def pick_keyframes(cands:list[list[int]], sharp:dict[int, float]) -> list[int]:
 @dataclass
 class TempleConfig:
     "Settings of a TEMPLE run (the paper's numbers as defaults)."
-    seed: int = 0
+    seed: int = 0                 # which clips are perturbed, and how
     detector: str = "histogram"        # PySceneDetect detector (`DETECTORS`); the paper used TransNetV2
     threshold: float|None = None       # the detector's threshold (None: PySceneDetect's default)
     min_clip_s: float = 0.2            # shorter shots are transitions: dropped
@@ -132,13 +132,13 @@ class TempleConfig:
     monochrome_std: float = 4.0        # a shot whose middle frame varies less than this (0..255) is dropped
     embedder: str = "histogram"        # `histogram` or `siglip:PATH`
     group_threshold: float = 0.8       # cosine similarity at which clips are one group
-    min_groups: int = 4
-    max_groups: int = 32
+    min_groups: int = 4           # a video with fewer similarity groups is rejected
+    max_groups: int = 32          # ... and one with more
     max_group_share: float = 0.5       # a video whose most frequent group holds more of its clips is rejected
     keyframes: int = 2                 # per clip, near 1/3 and 2/3 of it
     context: bool = True               # caption clip i from clips i-1 and i (the first clip alone)
-    difficulties: tuple = (16, 8, 4, 2)
-    perturbations: tuple = ("drop", "shuffle", "reverse")
+    difficulties: tuple = (16, 8, 4, 2)  # difficulty factors r: ⌈N/r⌉ clips perturbed (the curriculum's order)
+    perturbations: tuple = ("drop", "shuffle", "reverse")  # the kinds drawn from
     per_level: int = 1                 # perturbations drawn per video and level (1: one pair per level; 3: all)
     rule: str = "paper"                # ⌈N/r⌉ (`paper`) or ⌊N/r⌋ (`official` code)
     length_ratio: float = 1.5          # shuffle/reverse pairs whose lengths differ more are dropped

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
 from ..collate import read_trl_jsonl, trl_row
-from ..llm import (
-    ANSWER_TASK, LLM, MCQ_ANSWER_TASK, MCQ_TASK, TEMPORAL_QA_TASK, ParseError, RequestRefused, RulesLLM, seeded)
+from ..prompts import ANSWER_TASK, MCQ_ANSWER_TASK, MCQ_TASK, TEMPORAL_QA_TASK, ParseError
+from ..llm import LLM, RequestRefused, RulesLLM
+from ..records import seeded, MCQItem, PrefPair, SFTRow, VideoRecord, read_jsonl, to_dict
 from ..perturb import apply_order, retime, reversed_order, shuffled
 from ..pipeline import ItemResult, Skip, need_record, prefetch_batches, progress_path, run_items, sibling
-from ..records import MCQItem, PrefPair, SFTRow, VideoRecord, read_jsonl, to_dict
 from ..video import VideoReadError, cut_video, video_meta
 
 # %% auto #0
@@ -51,7 +51,7 @@ def perturbed_video(rec:VideoRecord, order:Sequence[int], name:str, folder:Path)
 @dataclass
 class TimeWarpConfig:
     "Settings of a TimeWarp-Explicit run."
-    seed: int = 0
+    seed: int = 0                 # which perturbation and questions each video draws
     perturbations: str = "both"   # both | either (one per video, the paper's data) | shuffle | reverse
     timewar: bool = True          # also write the TimeWar MCQ benchmark (videos with >= 4 scenes)
     min_scenes: int = 2           # TimeWarp keeps videos with at least two scenes

@@ -9,11 +9,11 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from ..collate import read_trl_jsonl, trl_row
-from ..llm import (
-    TPO_FILTER_TASK, TPO_QUESTIONS_TASK, TPO_TYPES, LLM, ParseError, RequestRefused, RulesLLM, seeded)
+from ..prompts import TPO_FILTER_TASK, TPO_QUESTIONS_TASK, TPO_TYPES, ParseError
+from ..llm import LLM, RequestRefused, RulesLLM
+from ..records import seeded, PrefPair, VideoRecord
 from ..perturb import PerturbationError, incomplete_frames, irrelevant_frames, relevant_window
 from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
-from ..records import PrefPair, VideoRecord
 from ..respond import Request, VideoResponder
 from ..video import VideoReadError, sample_indices, video_meta
 
@@ -24,28 +24,28 @@ __all__ = ['TPOConfig', 'frame_sets', 'frame_captions', 'tpo_step', 'tpo']
 @dataclass
 class TPOConfig:
     "Settings of a TPO run (the paper's numbers as defaults)."
-    seed: int = 0
-    n_frames: int = 32            # frames sampled per video
+    seed: int = 0                 # which frame sets, question and pair kind each video draws
+    sample_frames: int = 32       # frames sampled per video, then split into S_a and S_b (the paper: 32)
     relevant: int = 4             # irrelevant pairs: S_a = this many consecutive frames
     removed: int|None = None      # incomplete pairs: frames removed from S_a for S_b (default: half, 16 of 32)
     incomplete_share: float = 0.5 # the mix: share of incomplete pairs (TPO's 5:5 = 0.5)
     question_types: tuple = TPO_TYPES   # which generated questions to keep (one is drawn per video)
-    post_filter: bool = True
+    post_filter: bool = True      # ask the LLM to keep only pairs whose rejected answer is worse for the right reason
 
     def __post_init__(self):
-        if self.removed is None: self.removed = self.n_frames // 2
+        if self.removed is None: self.removed = self.sample_frames // 2
         if not 0 <= self.incomplete_share <= 1: raise ValueError(f"incomplete_share must be in [0, 1], got {self.incomplete_share}")
-        if not 0 < self.relevant < self.n_frames or not 0 < self.removed < self.n_frames:
-            raise ValueError(f"need 0 < relevant, removed < n_frames={self.n_frames}")
+        if not 0 < self.relevant < self.sample_frames or not 0 < self.removed < self.sample_frames:
+            raise ValueError(f"need 0 < relevant, removed < sample_frames={self.sample_frames}")
 
 # %% ../../nbs/34_tpo.ipynb #1d3b760c
 def frame_sets(n_video_frames:int, key:str, cfg:TPOConfig) -> tuple[str, list[int], list[int]]:
     "`(kind, S_a, S_b)` as frame indices of the video: an irrelevant or an incomplete split of its sampled frames (all its frames if fewer)."
-    rng, n = seeded("tpo", cfg.seed, key), min(cfg.n_frames, n_video_frames)
+    rng, n = seeded("tpo", cfg.seed, key), min(cfg.sample_frames, n_video_frames)
     if n <= cfg.relevant: raise PerturbationError(f"{n_video_frames} frames: too few to split")
     idx = sample_indices(n_video_frames, n)
     if rng.random() < cfg.incomplete_share:
-        pos = incomplete_frames(list(range(n)), round(cfg.removed * n / cfg.n_frames), rng)   # the same share removed
+        pos = incomplete_frames(list(range(n)), round(cfg.removed * n / cfg.sample_frames), rng)   # the same share removed
         return "incomplete", idx, [idx[p] for p in pos]
     win = relevant_window(n, cfg.relevant, rng)
     return "irrelevant", [idx[p] for p in win], [idx[p] for p in irrelevant_frames(n, win)]
