@@ -23,8 +23,8 @@ from .world import WorldConfig, load_world, make_world
 
 # %% auto #0
 __all__ = ['KINDS', 'TUTORIAL_WORLD', 'TUTORIAL_BASE', 'clip_rows', 'statement_qa', 'world_sft_rows', 'order_items',
-           'sequence_items', 'order_benchmark', 'BaseConfig', 'world_sft_dataset', 'matching_rows', 'train_base_model',
-           'by_kind', 'evaluate_order', 'plot_base', 'cache_dir', 'tutorial_model']
+           'sequence_items', 'order_benchmark', 'BaseConfig', 'world_sft_dataset', 'train_base_model', 'by_kind',
+           'evaluate_order', 'plot_base', 'cache_dir', 'tutorial_model']
 
 # %% ../nbs/13_base.ipynb #4f5b7816
 def _pair(n:int, rng:random.Random) -> tuple[int, int, bool]:
@@ -102,7 +102,6 @@ class BaseConfig:
     n_order: int = 12           # earlier/later questions per training video
     n_neighbour: int = 0        # right-after + right-before question pairs per training video (TimeWar's forms)
     n_statements: int = 0       # yes/no order statements per training video (the probe's wording)
-    caption_matching: bool = False  # Vinoground's text and video tasks on each training video and its reversed re-cut
     clip_captions: bool = True  # add one caption example per scene, on frames inside it
     seed: int = 0                 # model initialisation, data order and the questions drawn
     log_every: int = 50         # steps between loss records
@@ -115,24 +114,16 @@ def world_sft_dataset(recs:Sequence[VideoRecord], cfg:BaseConfig, extra:Sequence
     if not rows: raise ValueError("the world has no train-split videos to learn from")
     return datasets.Dataset.from_list(rows + [trl_row(x) for x in extra])
 
-def matching_rows(world, folder, progress:bool=False) -> list[SFTRow]:
-    "Vinoground's tasks on the world's `train` videos and their reversed re-cuts (written to `folder` once), answered."
-    from timepref.suite import world_vinoground
-    from timepref.benchmarks import load_vinoground
-    csv = Path(folder) / "vinoground.csv"
-    if not csv.exists(): world_vinoground(world, folder, split="train", progress=progress)
-    return [SFTRow(f"match-{it.id}", it.video, it.question, it.options[it.answer], "world-sft") for it in load_vinoground(csv, folder)]
-
 # %% ../nbs/13_base.ipynb #81870111
 def _sft_args(cfg:BaseConfig, out:str, progress:bool) -> SFTConfig:
     return video_trl_config(SFTConfig, output_dir=out, per_device_train_batch_size=cfg.batch_size, max_steps=cfg.steps,
                             learning_rate=cfg.lr, lr_scheduler_type="cosine", warmup_steps=cfg.warmup_steps, weight_decay=0.0,
                             logging_steps=max(1, min(cfg.log_every, cfg.steps)), seed=cfg.seed, use_cpu=not torch.cuda.is_available(), disable_tqdm=not progress)
 
-def train_base_model(world, out, cfg:BaseConfig|None=None, progress:bool=True) -> dict:
-    "SFT a fresh tiny Qwen2-VL on the world in folder `world`; save it to `out`; return (and save) a training report."
+def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow]=(), progress:bool=True) -> dict:
+    "SFT a fresh tiny Qwen2-VL on the world in folder `world` (and the `extra` rows); save it to `out`; return a report."
     cfg, out = cfg or BaseConfig(), Path(out)
-    ds = world_sft_dataset(load_world(world), cfg, matching_rows(world, out / "sft_videos", progress) if cfg.caption_matching else ())
+    ds = world_sft_dataset(load_world(world), cfg, extra)
     model, proc = build_tiny_qwen2vl(size=cfg.size, seed=cfg.seed)
     col = VideoSFTCollator(proc, FrameLoader(n_frames=cfg.n_frames))
     with tempfile.TemporaryDirectory() as tmpd:
@@ -140,7 +131,7 @@ def train_base_model(world, out, cfg:BaseConfig|None=None, progress:bool=True) -
         trainer.remove_callback(PrinterCallback)   # keep stdout for results; the loss history goes into the report
         t = time.perf_counter(); trainer.train(); secs = time.perf_counter() - t
     model.save_pretrained(out); proc.save_pretrained(out)
-    rep = {"config": asdict(cfg), "params": n_params(model), "train_rows": len(ds), "train_seconds": round(secs, 1),
+    rep = {"config": asdict(cfg), "params": n_params(model), "train_rows": len(ds), "extra_rows": len(extra), "train_seconds": round(secs, 1),
            "seconds_per_step": round(secs / max(1, trainer.state.global_step), 3), "decodes": col.frames.decodes,
            "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h]}
     (out/"base_report.json").write_text(json.dumps(rep, indent=1))

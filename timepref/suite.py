@@ -13,13 +13,13 @@ from .benchmarks import VINOGROUND_DIRS, load_benchmark, load_timewar
 from .eval import evaluate, make_scorer, pair_hits, readable
 from .probe import CATEGORIES, probe_items, probe_units
 from .prompts import describe_answer
-from .records import MCQItem, read_jsonl, write_jsonl
+from .records import MCQItem, SFTRow, read_jsonl, write_jsonl
 from .stats import chance_at_least
 from .video import cut_video, iter_frames, write_mp4
 
 # %% auto #0
-__all__ = ['world_vinoground', 'world_timewar', 'timewar_args', 'world_suite', 'evaluate_world', 'SuiteConfig', 'build_suite',
-           'suite_items', 'suite_units', 'suite_chance', 'score_suite', 'plot_results']
+__all__ = ['world_vinoground', 'world_timewar', 'timewar_args', 'world_suite', 'matching_rows', 'evaluate_world', 'SuiteConfig',
+           'build_suite', 'suite_items', 'suite_units', 'suite_chance', 'score_suite', 'plot_results']
 
 # %% ../nbs/54_suite.ipynb #ac08ca2d
 def world_vinoground(world, out, split:str="test", gap_s:float=2.0, limit:int|None=None, progress:bool=False) -> Path:
@@ -74,6 +74,14 @@ def world_suite(world, out, split:str="test", vino_pairs:int|None=None) -> dict:
     tw = world_timewar(world, out / "timewar", split)          # resumable: a finished one is read back, nothing redone
     if not (vg / "vinoground.csv").exists(): world_vinoground(world, vg, split, limit=vino_pairs)
     return {"timewar": tw, "vinoground": {"bench": "vinoground", "data": vg / "vinoground.csv", "videos": vg}}
+
+# %% ../nbs/54_suite.ipynb #53cc7893
+def matching_rows(world, folder, progress:bool=False) -> list[SFTRow]:
+    "Vinoground's tasks on the world's `train` videos and their reversed re-cuts (written to `folder` once), answered."
+    csv = Path(folder) / "vinoground.csv"
+    if not csv.exists(): world_vinoground(world, folder, split="train", progress=progress)
+    return [SFTRow(f"match-{it.id}", it.video, it.question, it.options[it.answer], "world-sft")
+            for it in load_benchmark("vinoground", csv, folder)]
 
 # %% ../nbs/54_suite.ipynb #280a2797
 def evaluate_world(model_dir, world, out, scorer:str="loglik", n_frames:int=8, split:str="test", **kw) -> dict:
