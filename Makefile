@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo_out
 E2E_OUT ?= runs/e2e
-# extra papermill parameters for `make e2e`, e.g. E2E_ARGS='-y "{seeds: [0], arms: [tpo, sft]}"'
+# extra papermill parameters for `make e2e`, e.g. E2E_ARGS='-y "{config: {seeds: [0], arms: [tpo, sft]}}"'
 E2E_ARGS ?=
 
-.PHONY: install test test-nbs check-clean check-export pytest demo e2e clean
+.PHONY: install test test-nbs check-clean check-export check-readme readme pytest demo e2e clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,13 +31,20 @@ check-export: install
 	if [ "$$before" != "$$after" ]; then echo "FAIL: nbdev-export changed timepref/; the package was out of sync with nbs/:"; \
 	  diff <(echo "$$before") <(echo "$$after"); exit 1; fi; echo "notebooks and library are in sync"
 
+# README.md is generated from nbs/index.ipynb (executed): `make readme` writes it, CI checks it is up to date
+readme: install
+	$(BIN)/python scripts/make_readme.py
+
+check-readme: install
+	$(BIN)/python scripts/make_readme.py --check
+
 test-nbs: install
 	$(BIN)/nbdev-test --n-workers 2
 
 pytest: install
 	$(BIN)/python -m pytest -q tests
 
-test: check-clean check-export test-nbs pytest
+test: check-clean check-export check-readme test-nbs pytest
 
 demo: install
 	$(BIN)/timepref demo --out $(DEMO_OUT)

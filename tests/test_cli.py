@@ -39,7 +39,7 @@ def test_world_layout_and_ground_truth(tmp_path):
         mp4 = out / r.path
         meta = video_meta(mp4, backend="pyav")
         assert (meta.width, meta.height, meta.fps) == (48, 48, 6.0)
-        assert meta.n_frames == round(r.duration * 6)
+        assert meta.frame_count == round(r.duration * 6)
         # the FineVideo JSON beside the video parses to the same scenes
         assert read_finevideo_json(mp4.with_suffix(".json"), span="scene").scenes == r.scenes
     assert json.loads((out / "world.json").read_text())["config"]["size"] == 48

@@ -28,7 +28,7 @@ def test_e2e_command_then_papermill_notebook(tmp_path):
 
     # the experiment notebook on the same folder: it reports the run and trains nothing again
     done = {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")}
-    params = json.dumps(SMALL | {"arms": ARMS, "suite": SUITE})
+    params = json.dumps({"config": SMALL | {"arms": ARMS, "suite": SUITE}})
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "experiments/e2e.ipynb"), str(out / "e2e.ipynb"),
                     "-p", "out", str(out), "-y", params], check=True, capture_output=True, timeout=600)
     assert {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")} == done

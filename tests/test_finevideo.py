@@ -38,7 +38,7 @@ def test_shard_to_records(tmp_path, mp4, as_string):
     assert dict(skipped) == {"fewer than 2 scenes": 1, "unparseable timestamp": 1}
     (rec,) = recs
     assert [(s.start, s.end, s.caption) for s in rec.scenes] == [(0, 2, "Thing 0 happens."), (2, 4, "Thing 1 happens.")]
-    assert video_meta(rec.path).n_frames == 16                              # trimmed at 4 s
+    assert video_meta(rec.path).frame_count == 16                              # trimmed at 4 s
     assert read_frames(rec.path, 1, 2, 4).mean() == pytest.approx(120, abs=4)
     assert read_jsonl(tmp_path / "out/videos.jsonl", VideoRecord) == recs
 

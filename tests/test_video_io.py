@@ -22,7 +22,7 @@ def test_scene_frames_show_the_scene_background(world, backend):
 def test_backends_agree_on_world_videos(world):
     _, recs = world
     for r in recs:
-        n = video_meta(r.path).n_frames
+        n = video_meta(r.path).frame_count
         idx = [0, n // 3, n - 1, 5, 5]
         assert video_meta(r.path, "decord") == video_meta(r.path, "pyav")
         np.testing.assert_array_equal(read_frames_at_indices(r.path, idx, "decord"), read_frames_at_indices(r.path, idx, "pyav"))
@@ -54,7 +54,7 @@ def test_cut_video_reorders_scenes(tmp_path, world):
     r = recs[0]
     spans = [(s.start, s.end) for s in r.scenes][::-1]
     rev = cut_video(r.path, tmp_path / "rev.mp4", spans)
-    assert video_meta(rev).n_frames == video_meta(r.path).n_frames
+    assert video_meta(rev).frame_count == video_meta(r.path).frame_count
     first = r.scenes[-1]
     np.testing.assert_allclose(read_frames_at_indices(rev, [0])[0].astype(float).mean(),
                                read_frames(r.path, 1, first.start, first.start + 1 / r.fps)[0].astype(float).mean(), atol=3)
@@ -63,7 +63,7 @@ def test_cut_video_reorders_scenes(tmp_path, world):
 def test_write_mp4_streams_a_generator(tmp_path):
     frames = (np.full((16, 16, 3), 10 * i, np.uint8) for i in range(20))
     p = write_mp4(frames, tmp_path / "g.mp4", fps=10)
-    assert video_meta(p).n_frames == 20
+    assert video_meta(p).frame_count == 20
     got = read_frames_at_indices(p, [0, 19]).mean(axis=(1, 2, 3))
     assert abs(got[0] - 0) < 3 and abs(got[1] - 190) < 3
 

@@ -16,7 +16,7 @@ from .prompts import (DESCRIBE, DESCRIBE_CLIP, FIRST, LAST, STATEMENTS, describe
                               order_question, order_statement)
 from .scoring import accuracy, score_items
 from .perturb import shuffled
-from .collate import FrameLoader, VideoCollator, VideoSFTCollator, trl_row, video_trl_config
+from .collate import FrameLoader, StepProgress, VideoCollator, VideoSFTCollator, trl_row, video_trl_config
 from .models import build_tiny_qwen2vl, load_video_llm, n_params
 from .records import MCQItem, SFTRow, VideoRecord, digest, file_sha256
 from .world import WorldConfig, load_world, make_world
@@ -32,11 +32,22 @@ def _pair(n:int, rng:random.Random) -> tuple[int, int, bool]:
     i, j = sorted(rng.sample(range(n), 2))
     return i, j, rng.random() < .5
 
+# %% ../nbs/13_base.ipynb #f6514de2
 def clip_rows(rec:VideoRecord, n_frames:int=16) -> list[SFTRow]:
     "One caption example per scene, on `n_frames` times strictly inside the scene."
-    return [SFTRow(id=f"{rec.id}-clip{k}", video=rec.path, prompt=DESCRIBE_CLIP, completion=s.caption, method="world-sft",
-                   frames=[round(float(t), 4) for t in np.linspace(s.start, s.end, n_frames + 2)[1:-1]]) for k, s in enumerate(rec.scenes)]
+    return [
+        SFTRow(
+            id=f"{rec.id}-clip{k}",
+            video=rec.path,
+            prompt=DESCRIBE_CLIP,
+            completion=s.caption,
+            method="world-sft",
+            frames=[round(float(t), 4) for t in np.linspace(s.start, s.end, n_frames + 2)[1:-1]],
+        )
+        for k, s in enumerate(rec.scenes)
+    ]
 
+# %% ../nbs/13_base.ipynb #8bf064dd
 def statement_qa(caps:Sequence[str], n:int, rng:random.Random) -> list[tuple[str, str]]:
     "`n` yes/no statements about the order of two of the scenes `caps` (the probe's wording), alternately true and false."
     out = []
@@ -46,6 +57,7 @@ def statement_qa(caps:Sequence[str], n:int, rng:random.Random) -> list[tuple[str
         out.append((order_statement(caps[(i, j)[a]], rel, caps[(i, j)[b]]), "yes" if true else "no"))
     return out
 
+# %% ../nbs/13_base.ipynb #d34bf977
 def world_sft_rows(rec:VideoRecord, n_order:int=4, seed:int=0, clip_frames:int=16, n_neighbour:int=0,
                    n_statements:int=0) -> list[SFTRow]:
     """SFT examples for one video: clip captions, describe, first, last, `n_order` earlier/later questions,
@@ -58,7 +70,10 @@ def world_sft_rows(rec:VideoRecord, n_order:int=4, seed:int=0, clip_frames:int=1
         qa.append((order_question(a, b, which), caps[i] if which == "earlier" else caps[j]))
     for _ in range(n_neighbour if len(caps) > 1 else 0): qa += neighbour_questions(caps, rng)
     qa += statement_qa(caps, n_statements, rng)
-    whole = [SFTRow(id=f"{rec.id}-sft{k}", video=rec.path, prompt=q, completion=c, method="world-sft") for k, (q, c) in enumerate(qa)]
+    whole = [
+        SFTRow(id=f"{rec.id}-sft{k}", video=rec.path, prompt=q, completion=c, method="world-sft")
+        for k, (q, c) in enumerate(qa)
+    ]
     return (clip_rows(rec, clip_frames) if clip_frames else []) + whole
 
 # %% ../nbs/13_base.ipynb #6aed0c13
@@ -69,8 +84,17 @@ def order_items(rec:VideoRecord, n:int=4, seed:int=0) -> list[MCQItem]:
     for k in range(n if len(caps) > 1 else 0):
         i, j, swap = _pair(len(caps), rng); which = ("earlier", "later")[k % 2]
         opts = [caps[j], caps[i]] if swap else [caps[i], caps[j]]
-        out.append(MCQItem(id=f"{rec.id}-order{k}", video=rec.path, question=order_question(*opts, which), options=opts,
-                           answer=opts.index(caps[i] if which == "earlier" else caps[j]), benchmark="world-order", category=which))
+        out.append(
+            MCQItem(
+                id=f"{rec.id}-order{k}",
+                video=rec.path,
+                question=order_question(*opts, which),
+                options=opts,
+                answer=opts.index(caps[i] if which == "earlier" else caps[j]),
+                benchmark="world-order",
+                category=which,
+            )
+        )
     return out
 
 # %% ../nbs/13_base.ipynb #09bca13e
@@ -81,13 +105,29 @@ def sequence_items(rec:VideoRecord, n:int=4, seed:int=0) -> list[MCQItem]:
     for k in range(n if len(caps) > 1 else 0):
         true, other = describe_answer(caps), describe_answer([caps[p] for p in shuffled(len(caps), rng)])
         opts = [other, true] if rng.random() < .5 else [true, other]
-        out.append(MCQItem(id=f"{rec.id}-sequence{k}", video=rec.path, question=DESCRIBE, options=opts, answer=opts.index(true),
-                           benchmark="world-order", category="sequence"))
+        out.append(
+            MCQItem(
+                id=f"{rec.id}-sequence{k}",
+                video=rec.path,
+                question=DESCRIBE,
+                options=opts,
+                answer=opts.index(true),
+                benchmark="world-order",
+                category="sequence",
+            )
+        )
     return out
 
+# %% ../nbs/13_base.ipynb #d8ddd819
 def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, split:str="test") -> list[MCQItem]:
     "The pair and sequence questions of every `split` video (`n_per_video` of each)."
-    return [it for r in recs if r.meta.get("split") == split for f in (order_items, sequence_items) for it in f(r, n_per_video, seed)]
+    return [
+        it
+        for r in recs
+        if r.meta.get("split") == split
+        for f in (order_items, sequence_items)
+        for it in f(r, n_per_video, seed)
+    ]
 
 # %% ../nbs/13_base.ipynb #30a3b8fa
 @dataclass
@@ -109,17 +149,35 @@ class BaseConfig:
 # %% ../nbs/13_base.ipynb #9e90baca
 def world_sft_dataset(recs:Sequence[VideoRecord], cfg:BaseConfig, extra:Sequence[SFTRow]=()) -> datasets.Dataset:
     "TRL rows of the SFT examples of every `train` video, and the `extra` rows."
-    rows = [trl_row(x) for r in recs if r.meta.get("split") == "train"
-            for x in world_sft_rows(r, cfg.n_order, cfg.seed, cfg.n_frames * cfg.clip_captions, cfg.n_neighbour, cfg.n_statements)]
+    rows = [
+        trl_row(x)
+        for r in recs
+        if r.meta.get("split") == "train"
+        for x in world_sft_rows(
+            r, cfg.n_order, cfg.seed, cfg.n_frames * cfg.clip_captions, cfg.n_neighbour, cfg.n_statements
+        )
+    ]
     if not rows: raise ValueError("the world has no train-split videos to learn from")
     return datasets.Dataset.from_list(rows + [trl_row(x) for x in extra])
 
 # %% ../nbs/13_base.ipynb #81870111
-def _sft_args(cfg:BaseConfig, out:str, progress:bool) -> SFTConfig:
-    return video_trl_config(SFTConfig, output_dir=out, per_device_train_batch_size=cfg.batch_size, max_steps=cfg.steps,
-                            learning_rate=cfg.lr, lr_scheduler_type="cosine", warmup_steps=cfg.warmup_steps, weight_decay=0.0,
-                            logging_steps=max(1, min(cfg.log_every, cfg.steps)), seed=cfg.seed, use_cpu=not torch.cuda.is_available(), disable_tqdm=not progress)
+def _sft_args(cfg:BaseConfig, out:str) -> SFTConfig:
+    return video_trl_config(
+        SFTConfig,
+        output_dir=out,
+        per_device_train_batch_size=cfg.batch_size,
+        max_steps=cfg.steps,
+        learning_rate=cfg.lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=0.0,
+        logging_steps=max(1, min(cfg.log_every, cfg.steps)),
+        seed=cfg.seed,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
 
+# %% ../nbs/13_base.ipynb #455a51da
 def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow]=(), progress:bool=True) -> dict:
     "SFT a fresh tiny Qwen2-VL on the world in folder `world` (and the `extra` rows); save it to `out`; return a report."
     cfg, out = cfg or BaseConfig(), Path(out)
@@ -127,13 +185,23 @@ def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow
     model, proc = build_tiny_qwen2vl(size=cfg.size, seed=cfg.seed)
     col = VideoSFTCollator(proc, FrameLoader(n_frames=cfg.n_frames))
     with tempfile.TemporaryDirectory() as tmpd:
-        trainer = SFTTrainer(model=model, args=_sft_args(cfg, tmpd, progress), train_dataset=ds, processing_class=proc, data_collator=col)
+        bar = [StepProgress(f"base model: SFT of the {cfg.size} Qwen2-VL")] if progress else []
+        trainer = SFTTrainer(
+            model=model, args=_sft_args(cfg, tmpd), train_dataset=ds, processing_class=proc, data_collator=col, callbacks=bar
+        )
         trainer.remove_callback(PrinterCallback)   # keep stdout for results; the loss history goes into the report
         t = time.perf_counter(); trainer.train(); secs = time.perf_counter() - t
     model.save_pretrained(out); proc.save_pretrained(out)
-    rep = {"config": asdict(cfg), "params": n_params(model), "train_rows": len(ds), "extra_rows": len(extra), "train_seconds": round(secs, 1),
-           "seconds_per_step": round(secs / max(1, trainer.state.global_step), 3), "decodes": col.frames.decodes,
-           "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h]}
+    rep = {
+        "config": asdict(cfg),
+        "params": n_params(model),
+        "train_rows": len(ds),
+        "extra_rows": len(extra),
+        "train_seconds": round(secs, 1),
+        "seconds_per_step": round(secs / max(1, trainer.state.global_step), 3),
+        "decodes": col.frames.decodes,
+        "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h],
+    }
     (out/"base_report.json").write_text(json.dumps(rep, indent=1))
     return rep
 
@@ -142,8 +210,12 @@ KINDS = {"earlier": "pair", "later": "pair", "sequence": "sequence"}
 
 def by_kind(results:Sequence[dict]) -> dict:
     "`accuracy` over all results and per kind of question (`pair`, `sequence`)."
-    return {"all": accuracy(results), **{k: accuracy([r for r in results if KINDS[r["category"]] == k]) for k in ("pair", "sequence")}}
+    return {
+        "all": accuracy(results),
+        **{k: accuracy([r for r in results if KINDS[r["category"]] == k]) for k in ("pair", "sequence")},
+    }
 
+# %% ../nbs/13_base.ipynb #4398b584
 def evaluate_order(model_dir, world, n_frames:int|None=None, n_per_video:int=4, seed:int=0, progress:bool=False, model=None, processor=None) -> dict:
     "Held-out order accuracy of the model in `model_dir` (or `model`/`processor`) on `world`, on its frames and reversed."
     if model is None: model, processor = load_video_llm(model_dir)
@@ -153,25 +225,53 @@ def evaluate_order(model_dir, world, n_frames:int|None=None, n_per_video:int=4, 
     items = order_benchmark(load_world(world), n_per_video, seed)
     if not items: raise ValueError(f"{world}: no test-split videos with two or more scenes")
     col = VideoCollator(processor, FrameLoader(n_frames=n_frames))
-    return {"benchmark": "world-order", "scorer": "option-loglik", "n_frames": n_frames, "seed": seed, "videos": len({i.video for i in items}),
-            "normal": by_kind(score_items(model, col, items, progress=progress)),
-            "reversed": by_kind(score_items(model, col, items, reverse=True, progress=progress))}
+    return {
+        "benchmark": "world-order",
+        "scorer": "option-loglik",
+        "n_frames": n_frames,
+        "seed": seed,
+        "videos": len({i.video for i in items}),
+        "normal": by_kind(score_items(model, col, items, progress=progress, desc="held-out order questions")),
+        "reversed": by_kind(score_items(model, col, items, reverse=True, progress=progress, desc="... on reversed frames")),
+    }
 
 # %% ../nbs/13_base.ipynb #3efc254a
 def plot_base(report:dict, evals:dict, path=None):
     "Training loss and held-out order accuracy (`evals`: name → `evaluate_order` result)."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.4]})
-    sns.lineplot(pd.DataFrame(report["loss"], columns=["step", "loss"]), x="step", y="loss", ax=a, marker="o" if len(report["loss"]) < 20 else None)
+    sns.lineplot(
+        pd.DataFrame(report["loss"], columns=["step", "loss"]),
+        x="step",
+        y="loss",
+        ax=a,
+        marker="o" if len(report["loss"]) < 20 else None,
+    )
     if report["loss"]: a.set_yscale("log")
     a.set_title(f"SFT on the world ({report['params']:,} parameters)")
-    rows = [{"model": f"{name}\nreversed frames" if rev == "reversed" else name, "question": kind, **{k: e[rev][kind][k] for k in ("accuracy", "ci95")}}
-            for name, e in evals.items() for rev in ("normal", "reversed") if rev == "normal" or name != "untrained" for kind in ("pair", "sequence")]
+    rows = [
+        {
+            "model": f"{name}\nreversed frames" if rev == "reversed" else name,
+            "question": kind,
+            **{k: e[rev][kind][k] for k in ("accuracy", "ci95")},
+        }
+        for name, e in evals.items()
+        for rev in ("normal", "reversed")
+        if rev == "normal" or name != "untrained"
+        for kind in ("pair", "sequence")
+    ]
     df = pd.DataFrame(rows)
     sns.barplot(df, x="model", y="accuracy", hue="question", palette="crest", errorbar=None, ax=b)
     for bars, (_, sub) in zip(b.containers, df.groupby("question", sort=False)):   # one container per hue, bars in x order
         for bar, (_, r) in zip(bars, sub.iterrows()):
-            b.errorbar(bar.get_x() + bar.get_width() / 2, r.accuracy, yerr=[[r.accuracy - r.ci95[0]], [r.ci95[1] - r.accuracy]], fmt="none", c="k", capsize=3)
+            b.errorbar(
+                bar.get_x() + bar.get_width() / 2,
+                r.accuracy,
+                yerr=[[r.accuracy - r.ci95[0]], [r.ci95[1] - r.accuracy]],
+                fmt="none",
+                c="k",
+                capsize=3,
+            )
     b.axhline(0.5, ls="--", c="gray"); b.text(-.45, .51, "chance", va="bottom", color="gray")
     n = next(iter(evals.values()))["normal"]["pair"]["n"]
     b.set_ylim(0, 1); b.set_xlabel(""); b.set_title(f"held-out order questions ({n} of each kind), 95% CI"); b.legend(loc="upper right", fontsize=8)

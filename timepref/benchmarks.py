@@ -24,17 +24,20 @@ def _utf8(p:Path) -> str:
         line, col = raw.count(b"\n", 0, e.start) + 1, e.start - raw.rfind(b"\n", 0, e.start)
         raise RecordError(f"not UTF-8 text (byte {col})", p, line) from None
 
+# %% ../nbs/51_benchmarks.ipynb #cf2dddbc
 def _json(text:str, p:Path, line:int|None=None):
     try: return json.loads(text)
     except json.JSONDecodeError as e:
         raise RecordError(f"invalid JSON ({e.msg} at column {e.colno})", p, line or e.lineno) from None
 
+# %% ../nbs/51_benchmarks.ipynb #515591e5
 def _object(row, p:Path, line:int|None=None, row_no:int|None=None) -> dict:
     "`row` if it is a JSON object, else `RecordError` naming the file and its line (JSONL) or row number (JSON)."
     if isinstance(row, dict): return row
     got = f"{type(row).__name__} {row!r:.40}"
     raise RecordError(f"{f'row {row_no}: ' if row_no else ''}expected a JSON object, got {got}", p, line)
 
+# %% ../nbs/51_benchmarks.ipynb #7c2e1d1c
 def read_table(path) -> list[dict]:
     "Rows of a CSV, JSON (a list of objects, or an object of them), JSONL or Parquet file; each row is an object."
     p = Path(path)
@@ -57,35 +60,49 @@ def read_table(path) -> list[dict]:
     if not isinstance(d, list): raise RecordError(f"expected a list of rows or an object, got {type(d).__name__}", p)
     return [_object(r, p, row_no=i) for i, r in enumerate(d, 1)]
 
+# %% ../nbs/51_benchmarks.ipynb #1dd78cb0
 def _need(row:dict, keys:Sequence[str], path, i:int):
     for k in keys:
         v = row.get(k)
         if v is None or (isinstance(v, str) and not v.strip()): raise RecordError("missing field", path, i, k)
 
+# %% ../nbs/51_benchmarks.ipynb #365d9b73
 def _rows(path, need:Sequence[str]):
     "`(row number, row)` for each row of the table at `path`, checked to have the `need`ed fields."
     for i, r in enumerate(read_table(path), 1):
         _need(r, need, path, i); yield i, r
 
+# %% ../nbs/51_benchmarks.ipynb #db8ce27f
 def _letter(answer, n:int, path, i:int) -> int:
     "The index of an answer letter (`A`, `B)`, …) among `n` options."
     m = re.match(r"^\s*\(?([A-H])\b", str(answer))
     if not m or "ABCDEFGH".index(m.group(1)) >= n: raise RecordError(f"answer {answer!r} names none of the {n} options", path, i, "answer")
     return "ABCDEFGH".index(m.group(1))
 
+# %% ../nbs/51_benchmarks.ipynb #9ad4f9bd
 def _list(v) -> list:
     "A list field as stored: a list, a numpy array (Parquet) or its string form (CSV)."
     if isinstance(v, str): return ast.literal_eval(v)
     return list(v)
 
+# %% ../nbs/51_benchmarks.ipynb #31bbdb75
 def _video(video_dir, name) -> str:
     "The video file `name` in `video_dir` (`.mp4` added when the name has no extension)."
     name = str(name)
     return str(Path(video_dir) / (name if Path(name).suffix else f"{name}.mp4")) if video_dir else name
 
 # %% ../nbs/51_benchmarks.ipynb #95968682
-ANSWER_PHRASES = ("the answer is", "the correct answer is", "the best answer is", "best answer is", "the correct option is",
-                  "correct option is", "my answer is", "answer:", "answer is")
+ANSWER_PHRASES = (
+    "the answer is",
+    "the correct answer is",
+    "the best answer is",
+    "best answer is",
+    "the correct option is",
+    "correct option is",
+    "my answer is",
+    "answer:",
+    "answer is",
+)
 
 def extract_choice(text:str, n_options:int) -> int|None:
     "The option index a generated answer names (lmms-eval's ranking), or `None`."
@@ -118,8 +135,10 @@ def _prefix_video(video_dir) -> Callable[[str], str|None]:
         return str(Path(video_dir) / f"{s}.mp4") if s else None
     return find
 
+# %% ../nbs/51_benchmarks.ipynb #a15cac9a
 def _twin_group(i:str) -> str: return re.sub(r"[._-]shuffled?$", "", i)
 
+# %% ../nbs/51_benchmarks.ipynb #3dbc5166
 def load_timewar(path, video_dir=None, shuffled:bool=False, video_of:Callable[[str], str]|None=None) -> list[MCQItem]:
     """TimeWar items; `shuffled`: the twins' file, with `video_dir` the folder of the *shuffled* videos (found by the
     normal id). `group` ties a twin (id `<normal id>.shuffle`) to its normal item."""
@@ -136,8 +155,9 @@ def load_timewar(path, video_dir=None, shuffled:bool=False, video_of:Callable[[s
         video = _video(video_dir, r["video"]) if r.get("video") else find(group) if find else iid
         if video is None:
             kind = "shuffled video" if shuffled else "video"
-            raise RecordError(f"no {kind} for item {iid!r} in {video_dir} (a file named by {group!r} or a prefix of it)",
-                              path, i, "id")
+            raise RecordError(
+                f"no {kind} for item {iid!r} in {video_dir} (a file named by {group!r} or a prefix of it)", path, i, "id"
+            )
         out.append(MCQItem(iid, video, q, [o for _, o in opts], int(m.group(1)) - 1, "timewar",
                            "shuffled" if shuffled else "normal", group=group))
     return out
@@ -162,8 +182,19 @@ def load_vinoground(path, video_dir=None, concat_dir=None) -> list[MCQItem]:
                                group=k, meta={"task": "text"}))
         if concat_dir:
             for s, side in enumerate(("pos", "neg")):
-                out.append(MCQItem(f"{k}_{side}_video", _video(concat_dir, k), VIDEO_Q.format(cap=caps[s]),
-                                   ["first fragment", "second fragment"], s, "vinoground", cat, group=k, meta={"task": "video"}))
+                out.append(
+                    MCQItem(
+                        f"{k}_{side}_video",
+                        _video(concat_dir, k),
+                        VIDEO_Q.format(cap=caps[s]),
+                        ["first fragment", "second fragment"],
+                        s,
+                        "vinoground",
+                        cat,
+                        group=k,
+                        meta={"task": "video"},
+                    )
+                )
     return out
 
 # %% ../nbs/51_benchmarks.ipynb #b971106c
@@ -171,12 +202,14 @@ def _letter_options(opts:Sequence[str]) -> list[str]:
     "Options without their `A. ` / `(A) ` prefixes."
     return [re.sub(r"^\s*\(?[A-H][.):]\s*", "", str(o)).strip() for o in opts]
 
+# %% ../nbs/51_benchmarks.ipynb #6c57d0d2
 def _mc_question(q:str) -> tuple[str, list[str]]:
     "A question with options inline (`A. …` or `(A) …` lines) split into the question and the options."
     lines = [l for l in str(q).split("\n")]
     opt = [l for l in lines if re.match(r"^\s*\(?[A-H][.):]\s", l)]
     return "\n".join(l for l in lines if l not in opt).strip(), _letter_options(opt)
 
+# %% ../nbs/51_benchmarks.ipynb #05d0d9b9
 def load_tempcompass(path, video_dir=None, task:str="multi-choice") -> list[MCQItem]:
     "TempCompass `multi-choice` (answer `A. …`), `caption_matching` (`Caption A: …`) or `yes_no` (yes / no) items; category = dim."
     if task not in ("multi-choice", "caption_matching", "yes_no"): raise ValueError(f"task must be multi-choice, caption_matching or yes_no, got {task!r}")
@@ -189,74 +222,169 @@ def load_tempcompass(path, video_dir=None, task:str="multi-choice") -> list[MCQI
             ans = _letter(re.sub(r"^\s*Caption\s*", "", str(r["answer"])), len(opts), path, i)
         else:
             q, opts = _mc_question(r["question"]); ans = _letter(r["answer"], len(opts), path, i)
-        out.append(MCQItem(f"{r['video_id']}-{task}-{i}", _video(video_dir, r["video_id"]), q, opts, ans, f"tempcompass-{task}", r.get("dim", "")))
+        out.append(
+            MCQItem(
+                f"{r['video_id']}-{task}-{i}",
+                _video(video_dir, r["video_id"]),
+                q,
+                opts,
+                ans,
+                f"tempcompass-{task}",
+                r.get("dim", ""),
+            )
+        )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #48a9eb40
 def load_tvbench(path, video_dir=None, task:str="") -> list[MCQItem]:
     "TVBench (MVBench-style `{video, question, candidates, answer: <candidate text>}`) items of one task config."
     out = []
     for i, r in _rows(path, ("video", "question", "candidates", "answer")):
         c = [str(x) for x in _list(r["candidates"])]
         if r["answer"] not in c: raise RecordError(f"answer {r['answer']!r} is not a candidate", path, i, "answer")
-        out.append(MCQItem(f"{task or 'tvbench'}-{i}", _video(video_dir, r["video"]), r["question"], c, c.index(r["answer"]), "tvbench", task,
-                           meta={k: r[k] for k in ("start", "end") if k in r}))
+        out.append(
+            MCQItem(
+                f"{task or 'tvbench'}-{i}",
+                _video(video_dir, r["video"]),
+                r["question"],
+                c,
+                c.index(r["answer"]),
+                "tvbench",
+                task,
+                meta={k: r[k] for k in ("start", "end") if k in r},
+            )
+        )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #163b6e05
 def load_perception_test(path, video_dir=None) -> list[MCQItem]:
     "Perception Test `mc_question_val` items; category = area."
     out = []
     for i, r in _rows(path, ("video_name", "question", "options", "answer_id")):
-        out.append(MCQItem(str(r.get("question_id", f"pt-{i}")), _video(video_dir, r["video_name"]), r["question"], [str(o) for o in _list(r["options"])],
-                           int(r["answer_id"]), "perception_test", r.get("area", ""), meta={"reasoning": r.get("reasoning", ""), "tag": _list(r["tag"]) if r.get("tag") is not None else []}))
+        out.append(
+            MCQItem(
+                str(r.get("question_id", f"pt-{i}")),
+                _video(video_dir, r["video_name"]),
+                r["question"],
+                [str(o) for o in _list(r["options"])],
+                int(r["answer_id"]),
+                "perception_test",
+                r.get("area", ""),
+                meta={"reasoning": r.get("reasoning", ""), "tag": _list(r["tag"]) if r.get("tag") is not None else []},
+            )
+        )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #c3a29d15
 def load_videomme(path, video_dir=None) -> list[MCQItem]:
     "Video-MME items (`options` as `A. …`, answer a letter); category = task_type, `meta` duration and domain."
     out = []
     for i, r in _rows(path, ("videoID", "question", "options", "answer", "task_type")):
         opts = _letter_options(_list(r["options"]))
-        out.append(MCQItem(str(r.get("question_id", f"vmme-{i}")), _video(video_dir, r["videoID"]), r["question"], opts, _letter(r["answer"], len(opts), path, i),
-                           "videomme", r["task_type"], meta={"duration": r.get("duration", ""), "domain": r.get("domain", ""), "sub_category": r.get("sub_category", "")}))
+        out.append(
+            MCQItem(
+                str(r.get("question_id", f"vmme-{i}")),
+                _video(video_dir, r["videoID"]),
+                r["question"],
+                opts,
+                _letter(r["answer"], len(opts), path, i),
+                "videomme",
+                r["task_type"],
+                meta={
+                    "duration": r.get("duration", ""),
+                    "domain": r.get("domain", ""),
+                    "sub_category": r.get("sub_category", ""),
+                },
+            )
+        )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #25576119
 def load_mlvu(path, video_dir=None) -> list[MCQItem]:
     "MLVU dev MCQs (`candidates`, answer a letter); category = task_type (M-avg is the mean over them)."
     out = []
     for i, r in _rows(path, ("video_name", "question", "candidates", "answer")):
         q, c = _mc_question(r["question"])[0], [str(c) for c in _list(r["candidates"])]
-        out.append(MCQItem(str(r.get("question_id", f"mlvu-{i}")), _video(video_dir, r["video_name"]), q, c, _letter(r["answer"], len(c), path, i), "mlvu", r.get("task_type", ""), meta={"duration": r.get("duration", "")}))
+        out.append(
+            MCQItem(
+                str(r.get("question_id", f"mlvu-{i}")),
+                _video(video_dir, r["video_name"]),
+                q,
+                c,
+                _letter(r["answer"], len(c), path, i),
+                "mlvu",
+                r.get("task_type", ""),
+                meta={"duration": r.get("duration", "")},
+            )
+        )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #7c713aae
 def load_vitatecs(path, video_dir=None) -> list[MCQItem]:
     "VITATECS: caption vs its counterfactual (the true caption first or second, alternating); category = aspect."
     out = []
     for i, r in _rows(path, ("video_name", "caption", "counterfactual")):
         opts, ans = ([r["caption"], r["counterfactual"]], 0) if i % 2 else ([r["counterfactual"], r["caption"]], 1)
-        out.append(MCQItem(f"vitatecs-{i}", _video(video_dir, r["video_name"]), TEXT_Q, opts, ans, "vitatecs", r.get("aspect", "")))
+        out.append(
+            MCQItem(f"vitatecs-{i}", _video(video_dir, r["video_name"]), TEXT_Q, opts, ans, "vitatecs", r.get("aspect", ""))
+        )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #19aee7ef
 def load_nextqa(path, video_dir=None) -> list[MCQItem]:
     "NExT-QA multiple choice (`a0`…`a4`, answer 0–4); category = type (CW/CH causal, TN/TC/TP temporal, D* descriptive)."
     out = []
     for i, r in _rows(path, ("video", "question", "answer", "a0")):
         opts = [r[f"a{k}"] for k in range(5) if r.get(f"a{k}") not in (None, "")]
-        out.append(MCQItem(str(r.get("qid", i)) + f"-{r['video']}", _video(video_dir, r["video"]), r["question"], opts, int(r["answer"]), "nextqa", r.get("type", "")))
+        out.append(
+            MCQItem(
+                str(r.get("qid", i)) + f"-{r['video']}",
+                _video(video_dir, r["video"]),
+                r["question"],
+                opts,
+                int(r["answer"]),
+                "nextqa",
+                r.get("type", ""),
+            )
+        )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #bbe02e93
 def load_cinepile(path, video_dir=None, video_of:Callable[[dict], str]|None=None) -> list[MCQItem]:
     "CinePile (`choices`, `answer_key_position`); category = question_category; the video is `video_of(row)` (default: its `yt_clip_link` id or `movie_name`)."
     out = []
     for i, r in _rows(path, ("question", "choices", "answer_key_position")):
         name = video_of(r) if video_of else str(r.get("yt_clip_link", "")).rsplit("=", 1)[-1] or str(r.get("movie_name", i))
-        out.append(MCQItem(f"cinepile-{i}", _video(video_dir, name), r["question"], [str(c) for c in _list(r["choices"])], int(r["answer_key_position"]),
-                           "cinepile", r.get("question_category", ""), meta={"hard_split": r.get("hard_split", "")}))
+        out.append(
+            MCQItem(
+                f"cinepile-{i}",
+                _video(video_dir, name),
+                r["question"],
+                [str(c) for c in _list(r["choices"])],
+                int(r["answer_key_position"]),
+                "cinepile",
+                r.get("question_category", ""),
+                meta={"hard_split": r.get("hard_split", "")},
+            )
+        )
     return out
 
 # %% ../nbs/51_benchmarks.ipynb #6442b4d4
-LOADERS = {"timewar": load_timewar, "timewar-shuffled": lambda p, v=None: load_timewar(p, v, shuffled=True), "vinoground": load_vinoground,
-           "tempcompass": load_tempcompass, "tempcompass-caption_matching": lambda p, v=None: load_tempcompass(p, v, "caption_matching"),
-           "tempcompass-yes_no": lambda p, v=None: load_tempcompass(p, v, "yes_no"), "tvbench": load_tvbench, "perception_test": load_perception_test,
-           "videomme": load_videomme, "mlvu": load_mlvu, "vitatecs": load_vitatecs, "nextqa": load_nextqa, "cinepile": load_cinepile}
+LOADERS = {
+    "timewar": load_timewar,
+    "timewar-shuffled": lambda p, v=None: load_timewar(p, v, shuffled=True),
+    "vinoground": load_vinoground,
+    "tempcompass": load_tempcompass,
+    "tempcompass-caption_matching": lambda p, v=None: load_tempcompass(p, v, "caption_matching"),
+    "tempcompass-yes_no": lambda p, v=None: load_tempcompass(p, v, "yes_no"),
+    "tvbench": load_tvbench,
+    "perception_test": load_perception_test,
+    "videomme": load_videomme,
+    "mlvu": load_mlvu,
+    "vitatecs": load_vitatecs,
+    "nextqa": load_nextqa,
+    "cinepile": load_cinepile,
+}
 
 def load_benchmark(name:str, path, video_dir=None) -> list[MCQItem]:
     "The items of benchmark `name` (one of `LOADERS`) from its file at `path`, with videos in `video_dir`."

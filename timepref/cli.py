@@ -28,6 +28,7 @@ from .eval import evaluate
 from .probe import evaluate_probe
 from .respond import GenConfig, VideoResponder
 from .experiments import ARMS, E2EConfig, run_e2e, write_report
+from .collate import N_FRAMES
 
 # %% auto #0
 __all__ = ['config_args', 'from_args', 'cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit',
@@ -40,8 +41,10 @@ def _arg_type(cls, name:str, tp) -> type:
     if t not in ("int", "float", "str"): raise TypeError(f"{cls.__name__}.{name}: no command-line type for {t!r}")
     return {"int": int, "float": float, "str": str}[t]
 
+# %% ../nbs/90_cli.ipynb #90503452
 def _with_default(text:str, d) -> str: return text if "default" in text else f"{text} (default: {d})".lstrip()
 
+# %% ../nbs/90_cli.ipynb #1fbee93a
 def config_args(p, cls, only=None, skip=(), prefix:str="", defaults=None, types=None, choices=None):
     """Add a `--PREFIX-FIELD` option to parser `p` for each field of dataclass `cls` (those in `only`, none in `skip`):
     typed by its annotation, its default the class's (or `defaults[field]`), its help the field's comment."""
@@ -55,14 +58,22 @@ def config_args(p, cls, only=None, skip=(), prefix:str="", defaults=None, types=
             neg = "--no-" + flag[2:] if d else flag
             p.add_argument(neg, dest=dest, action="store_false" if d else "store_true", help=("not: " if d else "") + text)
         elif isinstance(d, tuple):
-            p.add_argument(flag, dest=dest, nargs="+", type=types.get(f.name, type(d[0]) if d else str), default=list(d),
-                           choices=choices.get(f.name), metavar=f.name.upper().rstrip("S") if choices.get(f.name) else None,
-                           help=_with_default(text, ' '.join(map(str, d)) or 'none'))
+            p.add_argument(
+                flag,
+                dest=dest,
+                nargs="+",
+                type=types.get(f.name, type(d[0]) if d else str),
+                default=list(d),
+                choices=choices.get(f.name),
+                metavar=f.name.upper().rstrip("S") if choices.get(f.name) else None,
+                help=_with_default(text, " ".join(map(str, d)) or "none"),
+            )
         else:
             p.add_argument(flag, dest=dest, type=types.get(f.name) or _arg_type(cls, f.name, f.type), default=d,
                            choices=choices.get(f.name), help=_with_default(text, d))
     return p
 
+# %% ../nbs/90_cli.ipynb #fc4d2a24
 def from_args(cls, a, prefix:str="", **kw):
     "An instance of dataclass `cls` from the options `config_args` added to `a`; the fields it did not add keep defaults."
     got = {f.name: getattr(a, prefix + f.name) for f in dataclasses.fields(cls) if hasattr(a, prefix + f.name)}
@@ -76,6 +87,7 @@ def _add_world(sub):
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes that write videos")
     p.set_defaults(func=cmd_world)
 
+# %% ../nbs/90_cli.ipynb #17711ed1
 def cmd_world(a) -> dict:
     "Generate a world folder; print and return a summary."
     t = time.perf_counter()
@@ -86,6 +98,7 @@ def cmd_world(a) -> dict:
 # %% ../nbs/90_cli.ipynb #4826dcaa
 def _add_base_args(p): config_args(p, BaseConfig, skip=("log_every",), choices={"size": ("tiny", "mini")})
 
+# %% ../nbs/90_cli.ipynb #5c09ac4c
 def _add_base_model(sub):
     p = sub.add_parser("base-model", help="SFT a tiny video LLM on a world; evaluate it on held-out order questions")
     p.add_argument("--world", required=True, help="world folder (timepref world)")
@@ -93,41 +106,71 @@ def _add_base_model(sub):
     _add_base_args(p)
     p.set_defaults(func=cmd_base_model)
 
+# %% ../nbs/90_cli.ipynb #91cec13e
 def cmd_base_model(a) -> dict:
     "Train, save and evaluate a base model; return a summary."
     rep = train_base_model(a.world, a.out, from_args(BaseConfig, a), progress=sys.stderr.isatty())
     ev = evaluate_order(a.out, a.world, seed=a.seed)
     (Path(a.out)/"eval.json").write_text(json.dumps(ev, indent=1))
-    return {"out": str(a.out), "params": rep["params"], "train_seconds": rep["train_seconds"], "final_loss": rep["loss"][-1][1] if rep["loss"] else None,
-            "held_out": {rev: {k: round(v["accuracy"], 4) for k, v in ev[rev].items()} for rev in ("normal", "reversed")},
-            "n": {k: v["n"] for k, v in ev["normal"].items()}, "chance": ev["normal"]["all"]["chance"]}
+    return {
+        "out": str(a.out),
+        "params": rep["params"],
+        "train_seconds": rep["train_seconds"],
+        "final_loss": rep["loss"][-1][1] if rep["loss"] else None,
+        "held_out": {rev: {k: round(v["accuracy"], 4) for k, v in ev[rev].items()} for rev in ("normal", "reversed")},
+        "n": {k: v["n"] for k, v in ev["normal"].items()},
+        "chance": ev["normal"]["all"]["chance"],
+    }
 
 # %% ../nbs/90_cli.ipynb #c38db326
 def _timed(f, *args, **kw):
     t = time.perf_counter(); r = f(*args, **kw)
     return r, round(time.perf_counter() - t, 1)
 
-def demo(out, n_videos:int=400, seed:int=0, workers:int|None=None, base:BaseConfig|None=None) -> dict:
-    "Run the demo pipeline into folder `out`; returns (and writes) its results."
+# %% ../nbs/90_cli.ipynb #3d88560f
+def demo(out, n_videos:int=400, seed:int=0, workers:int|None=None, base:BaseConfig|None=None, progress:bool=True) -> dict:
+    "Run the demo pipeline into folder `out` (a labelled progress bar on stderr for each step); returns (and writes) its results."
     out, base, t0 = Path(out), base or BaseConfig(seed=seed), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    recs, t_world = _timed(make_world, out/"world", WorldConfig(n_videos=n_videos, seed=seed), workers=workers or os.cpu_count() or 1)
+    recs, t_world = _timed(
+        make_world,
+        out / "world",
+        WorldConfig(n_videos=n_videos, seed=seed),
+        workers=workers or os.cpu_count() or 1,
+        progress=progress,
+    )
     plot_world(recs, n_videos=4, path=out/"world.png")
     untrained, proc = build_tiny_qwen2vl(size=base.size, seed=base.seed)
-    ev0, t_ev0 = _timed(evaluate_order, None, out/"world", base.n_frames, seed=seed, model=untrained, processor=proc)
-    rep, t_train = _timed(train_base_model, out/"world", out/"base_model", base, progress=sys.stderr.isatty())
-    ev1, t_ev1 = _timed(evaluate_order, out/"base_model", out/"world", seed=seed)
+    ev0, t_ev0 = _timed(
+        evaluate_order, None, out / "world", base.n_frames, seed=seed, model=untrained, processor=proc, progress=progress
+    )
+    rep, t_train = _timed(train_base_model, out/"world", out/"base_model", base, progress=progress)
+    ev1, t_ev1 = _timed(evaluate_order, out/"base_model", out/"world", seed=seed, progress=progress)
     plot_base(rep, {"untrained": ev0, "base model": ev1}, out/"base_model.png")
-    res = {"world": {"videos": len(recs), "seed": seed, "seconds": t_world,
-                     "scenes_per_video": dict(sorted(Counter(len(r.scenes) for r in recs).items())),
-                     "splits": dict(Counter(r.meta["split"] for r in recs))},
-           "base_model": {k: rep[k] for k in ("config", "params", "train_rows", "train_seconds", "seconds_per_step")} | {"final_loss": rep["loss"][-1][1] if rep["loss"] else None},
-           "held_out_order": {"untrained": ev0, "base_model": ev1},
-           "seconds": {"world": t_world, "eval_untrained": t_ev0, "train": t_train, "eval_base": t_ev1, "total": round(time.perf_counter() - t0, 1)},
-           "figures": ["world.png", "base_model.png"]}
+    res = {
+        "world": {
+            "videos": len(recs),
+            "seed": seed,
+            "seconds": t_world,
+            "scenes_per_video": dict(sorted(Counter(len(r.scenes) for r in recs).items())),
+            "splits": dict(Counter(r.meta["split"] for r in recs)),
+        },
+        "base_model": {k: rep[k] for k in ("config", "params", "train_rows", "train_seconds", "seconds_per_step")}
+        | {"final_loss": rep["loss"][-1][1] if rep["loss"] else None},
+        "held_out_order": {"untrained": ev0, "base_model": ev1},
+        "seconds": {
+            "world": t_world,
+            "eval_untrained": t_ev0,
+            "train": t_train,
+            "eval_base": t_ev1,
+            "total": round(time.perf_counter() - t0, 1),
+        },
+        "figures": ["world.png", "base_model.png"],
+    }
     (out/"results.json").write_text(json.dumps(res, indent=1))
     return res
 
+# %% ../nbs/90_cli.ipynb #92360bf0
 def _add_demo(sub):
     p = sub.add_parser("demo", help="run the demo: world -> base model -> held-out evaluation -> figures")
     p.add_argument("--out", default="demo_out")
@@ -144,14 +187,20 @@ def _count(text:str) -> int:
     if n < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
 
+# %% ../nbs/90_cli.ipynb #b2a99630
 def _add_video_inputs(p):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--world", help="a world folder (timepref world)")
     g.add_argument("--annotations", help="a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files")
-    p.add_argument("--videos", help="the videos of an annotation folder (default: its sibling videos/); alone: a folder of raw videos")
-    p.add_argument("--split", default="train", help="keep videos of this split ('' = all); records without a split are kept")
+    p.add_argument(
+        "--videos", help="the videos of an annotation folder (default: its sibling videos/); alone: a folder of raw videos"
+    )
+    p.add_argument(
+        "--split", default="train", help="keep videos of this split ('' = all); records without a split are kept"
+    )
     p.add_argument("--limit", type=_count, default=None, help="only the first N videos")
 
+# %% ../nbs/90_cli.ipynb #1cff380d
 def _add_llm(p):
     p.add_argument("--llm", default="rules", help="rules | openai:MODEL | hf:PATH[::FILE.gguf]")
     p.add_argument("--cache", default=None, help="SQLite reply cache for model backends (default: next to --out)")
@@ -162,10 +211,12 @@ def _add_llm(p):
                    help=f"openai: retries after a 429, 5xx or timeout (default {d['max_retries'].default})")
     p.set_defaults(batch=False)
 
+# %% ../nbs/90_cli.ipynb #bf055fff
 def _add_llm_parallel(p):
     p.add_argument("--workers", type=int, default=1, help="items in flight at once (for server backends)")
     p.add_argument("--batch", action="store_true", help="fetch the replies through the backend's Batch API first (openai:)")
 
+# %% ../nbs/90_cli.ipynb #b714903d
 def _llm(a):
     net = {k: v for k, v in (("timeout", a.timeout), ("max_retries", a.max_retries)) if v is not None}
     if net and not a.llm.startswith("openai:"):
@@ -175,6 +226,7 @@ def _llm(a):
     if a.batch and not hasattr(llm, "run_batch"): raise ValueError(f"--batch needs a backend with a Batch API (openai:MODEL), not {a.llm}")
     return llm
 
+# %% ../nbs/90_cli.ipynb #e4d3eb42
 def _items(a, captions:bool=True) -> list:
     "The video items of `--world`, `--annotations` or (for methods that need no `captions`) `--videos` alone."
     if a.world is None and a.annotations is None:
@@ -188,41 +240,57 @@ def cmd_timewarp_explicit(a) -> dict:
     cfg = from_args(TimeWarpConfig, a)
     return timewarp_explicit(_items(a), a.out, _llm(a), cfg, workers=a.workers, progress=sys.stderr.isatty(), batch=a.batch)
 
+# %% ../nbs/90_cli.ipynb #6e5a8ef9
 def _add_model(p):
     p.add_argument("--model", required=True, help="the video LLM that answers: a model folder or hub id")
-    p.add_argument("--n-frames", type=int, default=8, help="frames per video, spread evenly")
+    p.add_argument("--n-frames", type=int, default=N_FRAMES, help="frames per video fed to the model, spread evenly")
     p.add_argument("--batch-size", type=int, default=16, help="videos per generation batch")
     p.add_argument("--max-new-tokens", type=int, default=96)
 
+# %% ../nbs/90_cli.ipynb #4f4a3680
 def _responder(a, **gen) -> VideoResponder:
-    return VideoResponder.load(a.model, n_frames=a.n_frames, gen=GenConfig(max_new_tokens=a.max_new_tokens, batch_size=2 * a.batch_size, seed=a.seed, **gen))
+    return VideoResponder.load(
+        a.model,
+        n_frames=a.n_frames,
+        gen=GenConfig(max_new_tokens=a.max_new_tokens, batch_size=2 * a.batch_size, seed=a.seed, **gen),
+    )
 
+# %% ../nbs/90_cli.ipynb #7299d370
 def cmd_timewarp_implicit(a) -> dict:
     "TimeWarp-Implicit pairs: the model on clean frames vs under a hallucination prompt or on corrupted frames."
     cfg = from_args(ImplicitConfig, a)
-    return timewarp_implicit(_items(a, captions=False), a.out, _responder(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
+    return timewarp_implicit(
+        _items(a, captions=False), a.out, _responder(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty()
+    )
 
+# %% ../nbs/90_cli.ipynb #9a8ce8ab
 def cmd_hound(a) -> dict:
     "Base-DPO pairs: k sampled answers per question, judged against the captions; best vs worst."
     cfg = from_args(HoundConfig, a)
     return hound(_items(a), a.out, _responder(a, do_sample=True, n=a.k, temperature=a.temperature), _llm(a), cfg,
                  batch_size=a.batch_size, progress=sys.stderr.isatty())
 
+# %% ../nbs/90_cli.ipynb #05fbaf96
 def cmd_tpo(a) -> dict:
     "TPO pairs: the model on the relevant frames vs on irrelevant or incomplete ones, then the LLM post-filter."
     cfg = from_args(TPOConfig, a)
     return tpo(_items(a), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
 
+# %% ../nbs/90_cli.ipynb #fe24b3c9
 def cmd_temple(a) -> dict:
     "TEMPLE pairs: the model's clip captions summarised in order vs summaries of the clips dropped, shuffled or reversed."
     cfg = from_args(TempleConfig, a)
-    return temple(_items(a, captions=False), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty())
+    return temple(
+        _items(a, captions=False), a.out, _responder(a), _llm(a), cfg, batch_size=a.batch_size, progress=sys.stderr.isatty()
+    )
 
+# %% ../nbs/90_cli.ipynb #1adf862a
 def _mix(specs:list[str]) -> dict[str, int]:
     "`method=N` strings as a mix."
     try: return {m: int(n) for m, n in (s.split("=") for s in specs)}
     except ValueError: raise ValueError(f"--mix takes method=N items, got {specs}") from None
 
+# %% ../nbs/90_cli.ipynb #9aba0314
 def _method(d, name:str, help:str, *adds, out:str="pairs JSONL"):
     "A `timepref data NAME` parser: video inputs, the `adds` argument groups, `--out` and `--seed`."
     p = d.add_parser(name, help=help)
@@ -231,6 +299,7 @@ def _method(d, name:str, help:str, *adds, out:str="pairs JSONL"):
     p.add_argument("--seed", type=int, default=0)
     return p
 
+# %% ../nbs/90_cli.ipynb #a05b83e6
 def _add_data(sub):
     d = sub.add_parser("data", help="make preference data").add_subparsers(dest="method", required=True)
     p = _method(d, "timewarp-explicit", "TimeWarp-Explicit pairs + TimeWar benchmark", _add_llm, _add_llm_parallel,
@@ -240,23 +309,37 @@ def _add_data(sub):
     p = _method(d, "timewarp-implicit", "TimeWarp-Implicit self-generated pairs (STIC-style)", _add_model)
     config_args(p, ImplicitConfig, skip=("seed",))
     p.set_defaults(func=cmd_timewarp_implicit)
-    p = _method(d, "hound", "Base-DPO (LLaVA-Hound style): sampled answers scored by a caption-proxy judge", _add_model, _add_llm)
+    p = _method(
+        d, "hound", "Base-DPO (LLaVA-Hound style): sampled answers scored by a caption-proxy judge", _add_model, _add_llm
+    )
     config_args(p, HoundConfig, skip=("seed",))
     p.set_defaults(func=cmd_hound)
     p = _method(d, "tpo", "TPO pairs: relevant vs irrelevant / incomplete frames, LLM post-filter", _add_model, _add_llm)
     config_args(p, TPOConfig, skip=("seed",))
     p.set_defaults(func=cmd_tpo)
-    p = _method(d, "temple", "TEMPLE pairs: clip captions summarised vs the clips dropped / shuffled / reversed at levels r", _add_model, _add_llm,
-                out="pairs JSONL; the selected clips go next to it")
+    p = _method(
+        d,
+        "temple",
+        "TEMPLE pairs: clip captions summarised vs the clips dropped / shuffled / reversed at levels r",
+        _add_model,
+        _add_llm,
+        out="pairs JSONL; the selected clips go next to it",
+    )
     config_args(p, TempleConfig, skip=("seed", "prompt"), choices={"detector": DETECTORS, "rule": ("paper", "official"),
                                                                    "perturbations": ("drop", "shuffle", "reverse")})
     p.set_defaults(func=cmd_temple)
-    p = d.add_parser("difficulty", help="TimeWarp Table 3: a model's text / video / group scores on a pairs file, with chance")
+    p = d.add_parser(
+        "difficulty", help="TimeWarp Table 3: a model's text / video / group scores on a pairs file, with chance"
+    )
     p.add_argument("--pairs", required=True); p.add_argument("--model", required=True)
-    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=_count, default=None, help="only the first N pairs")
+    p.add_argument("--n-frames", type=int, default=N_FRAMES, help="frames per video fed to the model"); p.add_argument("--limit", type=_count, default=None, help="only the first N pairs")
     p.add_argument("--summed", action="store_true", help="summed answer log-likelihood (default: mean per token)")
     p.add_argument("--out", default=None, help="report JSON with one row per pair")
-    p.set_defaults(func=lambda a: difficulty(a.pairs, a.model, a.n_frames, a.limit, not a.summed, out=a.out, progress=sys.stderr.isatty()))
+    p.set_defaults(
+        func=lambda a: difficulty(
+            a.pairs, a.model, a.n_frames, a.limit, not a.summed, out=a.out, progress=sys.stderr.isatty()
+        )
+    )
     p = d.add_parser("kto", help="four KTO rows per preference pair (TimeWarp section 6.1)")
     p.add_argument("--pairs", required=True); p.add_argument("--out", required=True)
     p.add_argument("--n", type=int, default=None, help="draw N rows from the pool (the paper: 15000)")
@@ -265,22 +348,35 @@ def _add_data(sub):
     p = d.add_parser("combine", help="the Combined mix of pairs files, in the paper's proportions")
     p.add_argument("--pairs", nargs="+", required=True, help="pairs files; missing ones are skipped")
     p.add_argument("--out", required=True)
-    p.add_argument("--mix", nargs="*", default=None, help=f"method=N proportions (default: {' '.join(f'{k}={v}' for k, v in PAPER_MIX.items())})")
-    p.add_argument("--scale", type=float, default=None, help="fraction of the mix to take (default: the largest the files allow)")
+    p.add_argument(
+        "--mix",
+        nargs="*",
+        default=None,
+        help=f"method=N proportions (default: {' '.join(f'{k}={v}' for k, v in PAPER_MIX.items())})",
+    )
+    p.add_argument(
+        "--scale", type=float, default=None, help="fraction of the mix to take (default: the largest the files allow)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=lambda a: combine(a.pairs, a.out, _mix(a.mix) if a.mix else None, a.scale, a.seed))
 
 # %% ../nbs/90_cli.ipynb #3ee507e1
 def _add_train(sub):
-    p = sub.add_parser("train", help="train with a recipe: the same as python -m timepref.train (accelerate launch -m timepref.train for several processes)")
+    p = sub.add_parser(
+        "train",
+        help="train with a recipe: the same as python -m timepref.train (accelerate launch -m timepref.train for several processes)",
+    )
     p.add_argument("args", nargs=argparse.REMAINDER, help="--recipe NAME_OR_FILE [key=value ...] | --list")
     p.set_defaults(func=lambda a: train_main(a.args))
 
+# %% ../nbs/90_cli.ipynb #e9172f5e
 def cmd_eval(a) -> dict:
     "Evaluate a model on a benchmark file, on the held-out suite of a world folder (`--bench world`), or on the ordering probe (`--bench probe`)."
     kw = dict(scorer=a.scorer, n_frames=a.n_frames, limit=a.limit, batch_size=a.batch_size, seed=a.seed)
     if a.bench == "probe":
-        r = evaluate_probe(a.model, a.data, a.scorer, a.n_frames, limit=a.limit, seed=a.seed, batch_size=a.batch_size, out=a.out)
+        r = evaluate_probe(
+            a.model, a.data, a.scorer, a.n_frames, limit=a.limit, seed=a.seed, batch_size=a.batch_size, out=a.out
+        )
         return {k: r[k] for k in ("videos", "statements", "statement_accuracy", "yes_rate", "category", "subcategory")}
     if a.bench == "suite":
         r = score_suite(a.model, a.data, a.n_frames, a.batch_size, a.scorer, progress=sys.stderr.isatty(), out=a.out)
@@ -289,25 +385,42 @@ def cmd_eval(a) -> dict:
         res = evaluate_world(a.model, a.data, Path(a.out).with_name(Path(a.out).stem + "_suite"), **kw)
         Path(a.out).write_text(json.dumps(res, indent=1))
         return {k: {part: p["accuracy"]["accuracy"] for part, p in r["parts"].items()} for k, r in res.items()}
-    res = evaluate(a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, shuffled_videos=a.shuffled_videos, out=a.out, **kw)
-    return {"benchmark": a.bench, "scorer": a.scorer, **{part: {"accuracy": p["accuracy"]["accuracy"], "scored": p["scored"], "skipped": p["skipped"]}
-                                                         for part, p in res["parts"].items()}} | ({"timewar": res["timewar"]} if "timewar" in res else {})
+    res = evaluate(
+        a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, shuffled_videos=a.shuffled_videos, out=a.out, **kw
+    )
+    return {
+        "benchmark": a.bench,
+        "scorer": a.scorer,
+        **{
+            part: {"accuracy": p["accuracy"]["accuracy"], "scored": p["scored"], "skipped": p["skipped"]}
+            for part, p in res["parts"].items()
+        },
+    } | ({"timewar": res["timewar"]} if "timewar" in res else {})
 
+# %% ../nbs/90_cli.ipynb #6361fd92
 def _add_eval(sub):
     p = sub.add_parser("eval", help="evaluate a video LLM on a benchmark (or on a world's held-out suite)")
     p.add_argument("--model", required=True); p.add_argument("--bench", required=True, choices=[*LOADERS, "world", "suite", "probe"])
-    p.add_argument("--data", required=True, help="the benchmark file (--bench world: a world folder; --bench suite: a suite folder "
-                   "(timepref.suite.build_suite); --bench probe: a world folder or VideoRecord JSONL)")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the benchmark file (--bench world: a world folder; --bench suite: a suite folder "
+        "(timepref.suite.build_suite); --bench probe: a world folder or VideoRecord JSONL)",
+    )
     p.add_argument("--videos", default=None, help="the benchmark's video folder")
     p.add_argument("--shuffled", default=None, help="TimeWar: the shuffled twin file, for the normal - shuffled drop")
-    p.add_argument("--shuffled-videos", default=None,
-                   help="TimeWar: the folder of the shuffled videos the twins are scored on, named by the normal id or its video's id")
+    p.add_argument(
+        "--shuffled-videos",
+        default=None,
+        help="TimeWar: the folder of the shuffled videos the twins are scored on, named by the normal id or its video's id",
+    )
     p.add_argument("--scorer", default="loglik", choices=("loglik", "generate"))
-    p.add_argument("--n-frames", type=int, default=8); p.add_argument("--limit", type=_count, default=None)
+    p.add_argument("--n-frames", type=int, default=N_FRAMES, help="frames per video fed to the model"); p.add_argument("--limit", type=_count, default=None)
     p.add_argument("--batch-size", type=_count, default=8); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="results JSON (with every item's prediction)")
     p.set_defaults(func=cmd_eval)
 
+# %% ../nbs/90_cli.ipynb #8ae5e9b4
 def cmd_e2e(a) -> dict:
     "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
     cfg = from_args(E2EConfig, a, suite=from_args(SuiteConfig, a, prefix="suite_"))
@@ -320,13 +433,18 @@ def cmd_e2e(a) -> dict:
             "claims_agreeing": f"{sum(c['agrees'] for c in rep['claims'])} of {len(rep['claims'])}",
             "claims_resolved": f"{sum(c['resolved'] for c in rep['claims'])} of {len(rep['claims'])}"}
 
+# %% ../nbs/90_cli.ipynb #108138dd
 def _add_e2e(sub):
-    p = sub.add_parser("e2e", help="end to end on the built-in world: base model -> each method's data -> its recipe -> suite + probe, before/after")
+    p = sub.add_parser(
+        "e2e",
+        help="end to end on the built-in world: base model -> each method's data -> its recipe -> suite + probe, before/after",
+    )
     p.add_argument("--out", required=True, help="run folder (a rerun goes on from what it holds)")
     config_args(p, E2EConfig, skip=("suite",), types={"limit": _count}, choices={"arms": ARMS})
     config_args(p, SuiteConfig, prefix="suite_", types={k: _count for k in ("n_videos", "vino_pairs", "probe_videos")})
     p.set_defaults(func=cmd_e2e)
 
+# %% ../nbs/90_cli.ipynb #61b31019
 def parser() -> argparse.ArgumentParser:
     "The `timepref` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="timepref", description="Temporal preference learning for video LLMs.")
@@ -334,6 +452,7 @@ def parser() -> argparse.ArgumentParser:
     for add in (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_e2e, _add_demo): add(sub)
     return p
 
+# %% ../nbs/90_cli.ipynb #cda1cfde
 def main(argv:list[str]|None=None) -> dict:
     "Run `timepref ARGS`; prints the subcommand's summary as JSON."
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -342,12 +461,14 @@ def main(argv:list[str]|None=None) -> dict:
     print(json.dumps(res, indent=1))
     return res
 
+# %% ../nbs/90_cli.ipynb #82f897a8
 def _unfinished(res:dict) -> str:
     "The one line for a run that left items undone: how many LLM requests failed, why, and that a rerun retries them."
     n, why = res["items_failed"], ", ".join(f"{k}: {v}" for k, v in res["failed"].items())
     return (f"{n} LLM request{'s' * (n > 1)} failed after all retries ({why}), so {n} of {n + res['items']} items are "
             "not done; run the same command again to retry them")
 
+# %% ../nbs/90_cli.ipynb #0dcd9474
 def run(argv:list[str]|None=None) -> int:
     """The `timepref` console script: like `main`, but errors in the inputs become a one-line message and exit code 1,
     and so does a run that left items undone because LLM requests failed (after printing its summary)."""

@@ -13,14 +13,16 @@ from typing import Any, Iterator, Sequence
 import numpy as np, torch
 from fastcore.basics import patch
 from trl.data_utils import apply_chat_template
+from tqdm.auto import tqdm
+from transformers import TrainerCallback
 from trl.trainer.utils import flush_left
 from .records import KTORow, PrefPair, RecordError, SFTRow, from_dict, iter_jsonl, to_dict
 from .video import read_frames, read_frames_at, read_frames_at_indices
 
 # %% auto #0
-__all__ = ['strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader', 'vision_inputs', 'join_completions', 'tile',
-           'VideoCollator', 'VideoSFTCollator', 'VideoDPOCollator', 'VideoKTOCollator', 'trl_row', 'from_trl_row',
-           'iter_trl_jsonl', 'read_trl_jsonl', 'video_trl_config']
+__all__ = ['N_FRAMES', 'strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader', 'vision_inputs',
+           'join_completions', 'tile', 'VideoCollator', 'VideoSFTCollator', 'VideoDPOCollator', 'VideoKTOCollator',
+           'trl_row', 'from_trl_row', 'iter_trl_jsonl', 'read_trl_jsonl', 'video_trl_config', 'StepProgress']
 
 # %% ../nbs/11_collate.ipynb #f69a80e3
 def strip_none(x):
@@ -35,12 +37,15 @@ def as_messages(x, role:str="assistant") -> list[dict]:
     if isinstance(x, str): return [{"role": role, "content": [{"type": "text", "text": x}]}]
     return strip_none(list(x))
 
+# %% ../nbs/11_collate.ipynb #94403114
 def video_prompt(text:str) -> list[dict]:
     "A user turn holding the video, then `text`."
     return [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": text}]}]
 
+# %% ../nbs/11_collate.ipynb #b964d438
 def _n_videos(msgs) -> int: return sum(c.get("type") == "video" for m in msgs if isinstance(m["content"], list) for c in m["content"])
 
+# %% ../nbs/11_collate.ipynb #652072c0
 def as_prompt(x) -> list[dict]:
     "A prompt string or messages as messages with exactly one video block."
     msgs = video_prompt(x) if isinstance(x, str) else as_messages(x)
@@ -48,11 +53,13 @@ def as_prompt(x) -> list[dict]:
     return msgs
 
 # %% ../nbs/11_collate.ipynb #c6b86511
+N_FRAMES = 8   # frames per video fed to a model, wherever a config or option does not say otherwise
+
 @dataclass
 class FrameLoader:
     "Decode a row's frames once; keep recently used clips in memory up to `cache_mb`."
     root: str|Path|None = None  # relative video paths resolve against this folder
-    n_frames: int = 8           # frames spread evenly over the video when a row gives none
+    n_frames: int = N_FRAMES    # frames spread evenly over the video when a row gives none
     cache_mb: float = 512       # memory for decoded clips (a world clip of 8 frames at 64² is 0.1 MB)
     backend: str|None = None    # "decord", "pyav", or None = decord, falling back to PyAV
     decodes: int = 0            # clips actually decoded so far
@@ -71,6 +78,7 @@ def _decode(self:FrameLoader, video:str, frames:list) -> np.ndarray:
     if all(isinstance(f, int) for f in frames): return read_frames_at_indices(p, frames, backend=self.backend)
     return read_frames_at(p, [float(f) for f in frames], backend=self.backend)
 
+# %% ../nbs/11_collate.ipynb #55413877
 @patch
 def __call__(self:FrameLoader, video:str, frames:Sequence=()) -> np.ndarray:
     "The `(T, H, W, 3)` uint8 frames of `video` (`frames` as in `PrefPair.frames`)."
@@ -85,8 +93,11 @@ def __call__(self:FrameLoader, video:str, frames:Sequence=()) -> np.ndarray:
 def _token_keys(enc) -> list[str]:
     "Keys of `enc` besides ids and mask holding one value per token (e.g. `mm_token_type_ids`)."
     shape = enc["input_ids"].shape
-    return [k for k, v in enc.items() if k not in ("input_ids", "attention_mask") and torch.is_tensor(v) and v.shape == shape]
+    return [
+        k for k, v in enc.items() if k not in ("input_ids", "attention_mask") and torch.is_tensor(v) and v.shape == shape
+    ]
 
+# %% ../nbs/11_collate.ipynb #ee199989
 def vision_inputs(enc) -> dict:
     "The pixel tensors and grids of a processor output: everything that is not per token."
     skip = {"input_ids", "attention_mask", *_token_keys(enc)}
@@ -128,7 +139,9 @@ class VideoCollator:
     def encode_prompts(self, rows:list[dict], prompts:list[str], videos:list|None=None):
         "Left-padded prompt tokens and pixel tensors, one video per row (`videos`: frames to use instead of the rows')."
         if videos is None: videos = [self.frames(r["video"], r.get("frames") or ()) for r in rows]
-        return self.processor(text=prompts, videos=videos, padding=True, padding_side="left", return_tensors="pt", add_special_tokens=False)
+        return self.processor(
+            text=prompts, videos=videos, padding=True, padding_side="left", return_tensors="pt", add_special_tokens=False
+        )
 
 # %% ../nbs/11_collate.ipynb #b528cb8f
 @dataclass
@@ -173,17 +186,25 @@ _PROVENANCE = ("method", "perturbation", "difficulty", "meta")
 def trl_row(rec:SFTRow|PrefPair|KTORow|dict) -> dict:
     "A record as a TRL conversational row with `video`, `frames`, `id`, the empty `images` column and its provenance."
     d = to_dict(rec) if not isinstance(rec, dict) else dict(rec)
-    out = {"id": d["id"], "video": d["video"], "frames": list(d.get("frames") or []), "images": [], "prompt": as_prompt(d["prompt"])}
+    out = {
+        "id": d["id"],
+        "video": d["video"],
+        "frames": list(d.get("frames") or []),
+        "images": [],
+        "prompt": as_prompt(d["prompt"]),
+    }
     for k in ("completion", "chosen", "rejected"):
         if k in d: out[k] = as_messages(d[k])
     if "label" in d: out["label"] = bool(d["label"])
     return out | {k: d[k] for k in _PROVENANCE if k in d}
 
+# %% ../nbs/11_collate.ipynb #8f535e17
 def _content_ok(c) -> bool:
     "A message's content: a string, or a list of blocks (objects) whose `text`, where there is one, is a string."
     return isinstance(c, str) or isinstance(c, list) and all(isinstance(b, dict) and isinstance(b.get("text", ""), str)
                                                              for b in c)
 
+# %% ../nbs/11_collate.ipynb #1a90410e
 def _text(msgs, role:str) -> str:
     "The text of the `role` turn of `msgs` (a string passes through); `RecordError` for what is not chat messages."
     if isinstance(msgs, str): return msgs
@@ -194,6 +215,7 @@ def _text(msgs, role:str) -> str:
     c = turns[0]["content"]
     return c if isinstance(c, str) else "".join(b.get("text", "") for b in c if b.get("type") == "text")
 
+# %% ../nbs/11_collate.ipynb #4d935581
 def from_trl_row(d:dict, cls):
     "The record of type `cls` (`PrefPair`, `SFTRow`, `KTORow`) that `trl_row` made `d` from."
     if not isinstance(d, dict): raise RecordError(f"expected a JSON object, got {type(d).__name__}")
@@ -207,27 +229,48 @@ def from_trl_row(d:dict, cls):
         d[k] = text
     return from_dict(cls, d)
 
+# %% ../nbs/11_collate.ipynb #7b933d1e
 def _row_lines(path) -> Iterator[int]:
     "The numbers of the lines of `path` that `iter_jsonl` reads a row from (it skips blank ones)."
     with open(path, "rb") as f: yield from (i for i, raw in enumerate(f, 1) if raw.decode("utf-8", "replace").strip())
 
+# %% ../nbs/11_collate.ipynb #857b5eb4
 def iter_trl_jsonl(path, cls) -> Iterator[tuple[int, Any]]:
     "`(line, record of type cls)` per row of a JSONL file of TRL rows; a bad row: `RecordError` with file, line, field."
     for d, i in zip(iter_jsonl(path), _row_lines(path)):
         try: yield i, from_trl_row(d, cls)
         except RecordError as e: raise RecordError(e.msg, path, i, e.field) from None
 
+# %% ../nbs/11_collate.ipynb #168629c9
 def read_trl_jsonl(path, cls) -> list:
     "The records of type `cls` in a JSONL file of TRL rows (see `iter_trl_jsonl`)."
     return [r for _, r in iter_trl_jsonl(path, cls)]
 
-# transformers 5 renamed gradient checkpointing to activation checkpointing; TRL's configs still pass the old name
-warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing` is deprecated", category=FutureWarning)
+# %% ../nbs/11_collate.ipynb #7f898e70
+# TRL 1.16's DPO and KTO trainers read `model.is_gradient_checkpointing`, which transformers 5 deprecated: not ours to fix
+warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 def video_trl_config(cls, **kwargs):
     "A TRL config of class `cls` (`SFTConfig`, `DPOConfig`, `KTOConfig`) set up for video rows; `kwargs` override."
     gpu = torch.cuda.is_available()
     base = dict(remove_unused_columns=False, max_length=None, bf16=gpu and torch.cuda.is_bf16_supported(),
-                gradient_checkpointing=gpu, dataloader_pin_memory=gpu,   # checkpointing and pinning only cost on CPU
+                activation_checkpointing=gpu, dataloader_pin_memory=gpu,   # checkpointing and pinning only cost on CPU
                 report_to=[], save_strategy="no")
     return cls(**(base | kwargs))
+
+# %% ../nbs/11_collate.ipynb #d1ca5f9f
+class StepProgress(TrainerCallback):
+    "A tqdm bar over a trainer's optimiser steps, labelled `desc`, showing the latest logged loss."
+    def __init__(self, desc:str): self.desc, self.bar = desc, None
+
+    def on_train_begin(self, args, state, control, **kw):
+        if state.is_world_process_zero: self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.desc, unit="step")
+
+    def on_step_end(self, args, state, control, **kw):
+        if self.bar is not None: self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if self.bar is not None and logs and "loss" in logs: self.bar.set_postfix(loss=f"{logs['loss']:.3f}")
+
+    def on_train_end(self, args, state, control, **kw):
+        if self.bar is not None: self.bar.close(); self.bar = None

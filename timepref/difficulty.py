@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 from .scoring import option_logps, wilson
-from .collate import FrameLoader, VideoCollator, read_trl_jsonl
+from .collate import N_FRAMES, FrameLoader, VideoCollator, read_trl_jsonl
 from .records import seeded, MCQItem, PrefPair, file_sha256
 from .models import load_video_llm
 from .perturb import apply_order, shuffled
@@ -21,8 +21,11 @@ __all__ = ['chance_scores', 'block_shuffle', 'pair_clips', 'score_pairs', 'summa
 
 # %% ../nbs/36_difficulty.ipynb #7c2d9721
 def _text_ok(s00, s10, s01, s11) -> bool: return s00 > s10 and s11 > s01
+
+# %% ../nbs/36_difficulty.ipynb #0b632362
 def _video_ok(s00, s10, s01, s11) -> bool: return s00 > s01 and s11 > s10
 
+# %% ../nbs/36_difficulty.ipynb #c3e3cd50
 def chance_scores() -> dict[str, float]:
     """Chance as defined in `timepref.stats` (option scores independent random draws): here one 2×2 matrix of scores
     serves both the text and the video score, so chance is the share of the 24 orderings of its four scores that pass."""
@@ -38,6 +41,7 @@ def block_shuffle(frames:np.ndarray, key:str, blocks:int=4) -> np.ndarray:
     order = shuffled(len(parts), seeded("difficulty", key))
     return frames[np.concatenate(apply_order(parts, order))]
 
+# %% ../nbs/36_difficulty.ipynb #0d26d1b9
 def pair_clips(pair:PrefPair, frames:FrameLoader) -> tuple[np.ndarray, np.ndarray, str]:
     "`(v0, v1, how)`: the pair's frames, and its perturbed video's (`'perturbed video'`) or its own shuffled in blocks (`'shuffled frames'`)."
     v0 = frames(pair.video, pair.frames)
@@ -62,29 +66,44 @@ def score_pairs(model, col:VideoCollator, pairs:Sequence[PrefPair], per_token:bo
                         "scores": [round(x, 4) for x in s], "text": t, "video": v, "group": t and v})
     return out
 
+# %% ../nbs/36_difficulty.ipynb #65e03b82
 def _rates(rows:Sequence[dict]) -> dict:
     n = len(rows)
-    return {"pairs": n} | {k: {"score": round(sum(r[k] for r in rows) / n, 4), "ci95": [round(x, 4) for x in wilson(sum(r[k] for r in rows), n)]}
-                           for k in ("text", "video", "group")}
+    return {"pairs": n} | {
+        k: {
+            "score": round(sum(r[k] for r in rows) / n, 4),
+            "ci95": [round(x, 4) for x in wilson(sum(r[k] for r in rows), n)],
+        }
+        for k in ("text", "video", "group")
+    }
 
+# %% ../nbs/36_difficulty.ipynb #b579ed28
 def summarise(rows:Sequence[dict]) -> dict:
     "Overall and per-perturbation text / video / group scores with 95 % intervals, and chance."
     by = {}
     for r in rows: by.setdefault(r["perturbation"] or r["method"], []).append(r)
-    return {"overall": _rates(rows), "by_perturbation": {k: _rates(v) for k, v in sorted(by.items())}, "chance": chance_scores()}
+    return {
+        "overall": _rates(rows),
+        "by_perturbation": {k: _rates(v) for k, v in sorted(by.items())},
+        "chance": chance_scores(),
+    }
 
 # %% ../nbs/36_difficulty.ipynb #6dd31870
-def difficulty(pairs_file, model_path, n_frames:int=8, limit:int|None=None, per_token:bool=True, batch_size:int=8,
+def difficulty(pairs_file, model_path, n_frames:int=N_FRAMES, limit:int|None=None, per_token:bool=True, batch_size:int=8,
                out=None, progress:bool=True) -> dict:
     "TimeWarp Table 3 for a preference file: text / video / group scores of the model at `model_path`, with chance and provenance."
     pairs = read_trl_jsonl(pairs_file, PrefPair)[:limit]
     if not pairs: raise ValueError(f"{pairs_file}: no pairs")
     model, proc = load_video_llm(model_path)
     rows = score_pairs(model, VideoCollator(proc, FrameLoader(n_frames=n_frames)), pairs, per_token, batch_size, progress)
-    rep = summarise(rows) | {"model": str(model_path), "pairs_file": str(pairs_file), "n_frames": n_frames,
-                             "pairs_sha256": file_sha256(pairs_file),
-                             "scorer": f"answer log-likelihood ({'mean per token' if per_token else 'summed'})",
-                             "second_video": {k: sum(r["second_video"] == k for r in rows) for k in ("perturbed video", "shuffled frames")}}
+    rep = summarise(rows) | {
+        "model": str(model_path),
+        "pairs_file": str(pairs_file),
+        "n_frames": n_frames,
+        "pairs_sha256": file_sha256(pairs_file),
+        "scorer": f"answer log-likelihood ({'mean per token' if per_token else 'summed'})",
+        "second_video": {k: sum(r["second_video"] == k for r in rows) for k in ("perturbed video", "shuffled frames")},
+    }
     if out: Path(out).write_text(json.dumps(rep | {"rows": rows}, indent=1))
     return rep
 
@@ -92,7 +111,11 @@ def difficulty(pairs_file, model_path, n_frames:int=8, limit:int|None=None, per_
 def plot_difficulty(reports:dict, path=None):
     "Text / video / group scores per report (`reports`: name → `difficulty` report; a model, or a pairs file), with chance dashed."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
-    rows = [{"report": name, "score": k, "value": r["overall"][k]["score"]} for name, r in reports.items() for k in ("text", "video", "group")]
+    rows = [
+        {"report": name, "score": k, "value": r["overall"][k]["score"]}
+        for name, r in reports.items()
+        for k in ("text", "video", "group")
+    ]
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     sns.barplot(pd.DataFrame(rows), x="score", y="value", hue="report", ax=ax)
     for i, k in enumerate(("text", "video", "group")):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 from .benchmarks import extract_choice, load_benchmark, load_timewar
-from .collate import FrameLoader, VideoCollator
+from .collate import N_FRAMES, FrameLoader, VideoCollator
 from .records import MCQItem, file_sha256
 from .respond import GenConfig, Request, VideoResponder
 from .scoring import accuracy, score_items
@@ -29,6 +29,7 @@ def mcq_prompt(item:MCQItem) -> str:
     "The question, its options as `A. …` lines, and the answer-format instruction (lmms-eval's wording)."
     return "\n".join([item.question, *(f"{'ABCDEFGH'[k]}. {o}" for k, o in enumerate(item.options)), INSTRUCTION])
 
+# %% ../nbs/52_eval.ipynb #936d8870
 def readable(items:Sequence[MCQItem]) -> tuple[list[MCQItem], Counter]:
     "The items whose video opens, and the others counted by reason (a missing or broken file skips its items, not the run)."
     ok, skipped, seen = [], Counter(), {}
@@ -45,6 +46,7 @@ def score_loglik(model, col:VideoCollator, items:Sequence[MCQItem], batch_size:i
     "Per item: the option with the highest summed log-likelihood as the answer."
     return [r | {"scorer": "loglik"} for r in score_items(model, col, items, batch_size=batch_size, progress=progress)]
 
+# %% ../nbs/52_eval.ipynb #bed0453d
 YES_NO = ["yes", "no"]
 
 def yes_no(text:str) -> int|None:
@@ -52,14 +54,28 @@ def yes_no(text:str) -> int|None:
     m = re.search(r"\b(yes|no)\b", text, re.I)
     return None if not m else 0 if m.group(1).lower() == "yes" else 1
 
+# %% ../nbs/52_eval.ipynb #fb1d12f1
 def score_generate(responder:VideoResponder, items:Sequence[MCQItem]) -> list[dict]:
     "Per item: the model's greedy reply to `mcq_prompt` read by `extract_choice` (a yes/no item: its question, read by `yes_no`); nothing found = wrong."
-    replies = responder([Request(it.video, it.question if it.options == YES_NO else mcq_prompt(it), key=it.id) for it in items])
+    replies = responder(
+        [Request(it.video, it.question if it.options == YES_NO else mcq_prompt(it), key=it.id) for it in items]
+    )
     out = []
     for it, (reply, *_) in zip(items, replies):
         pred = yes_no(reply) if it.options == YES_NO else extract_choice(reply, len(it.options))
-        out.append({"id": it.id, "video": it.video, "category": it.category, "pred": -1 if pred is None else pred, "answer": it.answer,
-                    "correct": pred == it.answer, "chance": 1 / len(it.options), "reply": reply, "scorer": "generate"})
+        out.append(
+            {
+                "id": it.id,
+                "video": it.video,
+                "category": it.category,
+                "pred": -1 if pred is None else pred,
+                "answer": it.answer,
+                "correct": pred == it.answer,
+                "chance": 1 / len(it.options),
+                "reply": reply,
+                "scorer": "generate",
+            }
+        )
     return out
 
 # %% ../nbs/52_eval.ipynb #7434fc9c
@@ -72,16 +88,26 @@ def pair_hits(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict[str, dict]:
     return {g: {"text": all(t["text"]), **({"video": all(t["video"])} if len(t["video"]) == 2 else {})}
             for g, t in by.items() if len(t["text"]) == 2}
 
+# %% ../nbs/52_eval.ipynb #34ef1de2
 def pair_scores(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
     """Vinoground: per pair (`group`), text = both text items right, video = both video items right, group = all four.
     Chance as defined in `timepref.stats`: two separate two-option questions per task (1/4), four for the group (1/16)."""
     hits = list(pair_hits(items, rows).values())
-    out = {"pairs": len(hits), "text": float(np.mean([h["text"] for h in hits])) if hits else float("nan"), "text_chance": chance_at_least(2, 2, .5)}
+    out = {
+        "pairs": len(hits),
+        "text": float(np.mean([h["text"] for h in hits])) if hits else float("nan"),
+        "text_chance": chance_at_least(2, 2, 0.5),
+    }
     if hits and all("video" in h for h in hits):
-        out |= {"video": float(np.mean([h["video"] for h in hits])), "group": float(np.mean([h["text"] and h["video"] for h in hits])),
-                "video_chance": chance_at_least(2, 2, .5), "group_chance": chance_at_least(4, 4, .5)}
+        out |= {
+            "video": float(np.mean([h["video"] for h in hits])),
+            "group": float(np.mean([h["text"] and h["video"] for h in hits])),
+            "video_chance": chance_at_least(2, 2, 0.5),
+            "group_chance": chance_at_least(4, 4, 0.5),
+        }
     return out
 
+# %% ../nbs/52_eval.ipynb #db8cb663
 TEMPORAL_VIDEOMME = ("Temporal Perception", "Temporal Reasoning")
 
 def metrics(bench:str, items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
@@ -104,15 +130,19 @@ def make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, p
     responder = VideoResponder.load(model_dir, n_frames=n_frames, gen=gen)
     return lambda items: score_generate(responder, items)
 
+# %% ../nbs/52_eval.ipynb #23df7fbf
 def _timewar_parts(bench, videos, shuffled, shuffled_videos):
     if not shuffled: return
     if bench != "timewar": raise ValueError("shuffled= is TimeWar's twin file; only for bench='timewar'")
     if not shuffled_videos: raise ValueError("TimeWar's shuffled twins are scored on the shuffled videos: give shuffled_videos= "
                                              "(--shuffled-videos), a folder of them named by the normal item's id or its video's id")
     if videos and Path(shuffled_videos).resolve() == Path(videos).resolve():
-        raise ValueError(f"shuffled_videos is the folder of the original videos ({videos}): the twins would be scored on the originals")
+        raise ValueError(
+            f"shuffled_videos is the folder of the original videos ({videos}): the twins would be scored on the originals"
+        )
 
-def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_frames:int=8, limit:int|None=None, shuffled=None,
+# %% ../nbs/52_eval.ipynb #affff75d
+def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_frames:int=N_FRAMES, limit:int|None=None, shuffled=None,
              shuffled_videos=None, batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None) -> dict:
     "Score the model in `model_dir` on benchmark `bench` (file `data`, videos in `videos`); returns (and writes to `out`) the result."
     if scorer not in ("loglik", "generate"): raise ValueError(f"scorer must be loglik or generate, got {scorer!r}")

@@ -6,12 +6,12 @@ recipe → the held-out suite and the ordering probe, for every arm and seed."""
 # %% ../nbs/60_experiments.ipynb #65dd9050
 from __future__ import annotations
 import json, math, sys, time
-from functools import cached_property
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
+from tqdm.auto import tqdm
 from .base import BaseConfig, train_base_model
 from .suite import SuiteConfig, build_suite, score_suite, matching_rows
 from .probe import CATEGORIES
@@ -27,6 +27,7 @@ from .methods.tpo import TPOConfig, tpo
 from .methods.temple import TempleConfig, temple
 from .methods.kto import kto_convert
 from .methods.combine import combine
+from .collate import N_FRAMES
 
 # %% auto #0
 __all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'SHARED', 'CLAIMS', 'REPORT_SCORES', 'Arm', 'E2EConfig', 'Data', 'score_model',
@@ -43,18 +44,18 @@ class Arm:
     overrides: tuple = ()            # extra `key=value` recipe overrides
 
 ARMS = {
-    "sft":               Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only", ("stages.0.freeze_vision=false",)),
+    "sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only", ("stages.0.freeze_vision=false",)),
     "timewarp-explicit": Arm("mini/dpo", {"pairs": "explicit"}, "TimeWarp Table 1"),
-    "timewarp-kto":      Arm("mini/kto", {"kto": "kto"}, "TimeWarp Table 6: KTO"),
+    "timewarp-kto": Arm("mini/kto", {"kto": "kto"}, "TimeWarp Table 6: KTO"),
     "timewarp-implicit": Arm("mini/dpo", {"pairs": "implicit"}, "TimeWarp Table 1"),
-    "hound":             Arm("mini/dpo", {"pairs": "hound"}, "TimeWarp Table 1 / TPO Table 2: Hound-DPO"),
-    "combined":          Arm("mini/dpo", {"pairs": "combined"}, "TimeWarp Table 1: Combined"),
-    "tpo":               Arm("mini/tpo", {"pairs": "tpo"}, "TPO Table 1"),
-    "temple-dpo":        Arm("mini/dpo", {"pairs": "temple"}, "TEMPLE Fig. 5: DPO only"),
+    "hound": Arm("mini/dpo", {"pairs": "hound"}, "TimeWarp Table 1 / TPO Table 2: Hound-DPO"),
+    "combined": Arm("mini/dpo", {"pairs": "combined"}, "TimeWarp Table 1: Combined"),
+    "tpo": Arm("mini/tpo", {"pairs": "tpo"}, "TPO Table 1"),
+    "temple-dpo": Arm("mini/dpo", {"pairs": "temple"}, "TEMPLE Fig. 5: DPO only"),
     "temple-curriculum": Arm("mini/curriculum", {"pairs": "temple"}, "TEMPLE Fig. 6: curriculum"),
-    "temple-sft_dpo":    Arm("mini/sft_dpo", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT -> DPO"),
-    "temple-dpo_sft":    Arm("mini/dpo_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: DPO -> SFT"),
-    "temple":            Arm("mini/curriculum_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE: curriculum -> SFT"),
+    "temple-sft_dpo": Arm("mini/sft_dpo", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT -> DPO"),
+    "temple-dpo_sft": Arm("mini/dpo_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: DPO -> SFT"),
+    "temple": Arm("mini/curriculum_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE: curriculum -> SFT"),
 }
 
 # %% ../nbs/60_experiments.ipynb #3dcf8062
@@ -64,7 +65,7 @@ class E2EConfig:
     n_videos: int = 400                 # world size; about 10 % are the held-out `test` split
     world_seed: int = 0           # the training world's seed
     base_steps: int = 1500              # SFT steps of the base model (`BaseConfig`, 8 frames, batch 16)
-    n_frames: int = 8                   # frames per video for data, training and evaluation
+    n_frames: int = N_FRAMES            # frames per video for data, training and evaluation
     arms: tuple = tuple(ARMS)           # which arms to run
     seeds: tuple = (0, 1, 2)            # data and training seeds; every arm runs once per seed
     limit: int|None = None              # only the first N training videos per data method (smoke runs)
@@ -82,7 +83,9 @@ class E2EConfig:
 
     def base(self) -> BaseConfig:
         forms = dict(n_neighbour=1, n_statements=4) if self.suite_forms else {}
-        return BaseConfig(size="mini", steps=self.base_steps, n_frames=self.n_frames, batch_size=16, seed=self.world_seed, **forms)
+        return BaseConfig(
+            size="mini", steps=self.base_steps, n_frames=self.n_frames, batch_size=16, seed=self.world_seed, **forms
+        )
 
 # %% ../nbs/60_experiments.ipynb #39d75ceb
 class Data:
@@ -96,7 +99,11 @@ class Data:
     def items(self) -> list: return video_items(world=self.world, split="train", limit=self.cfg.limit)   # read once, for every method
 
     def responder(self, **gen) -> VideoResponder:
-        return VideoResponder.load(self.base_model, n_frames=self.cfg.n_frames, gen=GenConfig(batch_size=2 * self.cfg.batch_size, seed=self.seed, **gen))
+        return VideoResponder.load(
+            self.base_model,
+            n_frames=self.cfg.n_frames,
+            gen=GenConfig(batch_size=2 * self.cfg.batch_size, seed=self.seed, **gen),
+        )
 
     def path(self, name:str) -> Path:
         "The file `name` stands for, made first if it is missing (`explicit.sft`: the explicit run's SFT rows)."
@@ -113,29 +120,63 @@ class Data:
 
 # %% ../nbs/60_experiments.ipynb #fa723cab
 def _explicit(d:Data, p:Path) -> dict: return timewarp_explicit(d.items, p, cfg=TimeWarpConfig(seed=d.seed), progress=False)
-def _implicit(d:Data, p:Path) -> dict: return timewarp_implicit(d.items, p, d.responder(), ImplicitConfig(seed=d.seed), batch_size=d.cfg.batch_size, progress=False)
-def _tpo(d:Data, p:Path) -> dict: return tpo(d.items, p, d.responder(), cfg=TPOConfig(seed=d.seed), batch_size=d.cfg.batch_size, progress=False)
-def _temple(d:Data, p:Path) -> dict:
-    return temple(d.items, p, d.responder(), cfg=TempleConfig(seed=d.seed, context=False), batch_size=d.cfg.batch_size, progress=False)
 
+# %% ../nbs/60_experiments.ipynb #d45159f7
+def _implicit(d:Data, p:Path) -> dict: return timewarp_implicit(d.items, p, d.responder(), ImplicitConfig(seed=d.seed), batch_size=d.cfg.batch_size, progress=False)
+
+# %% ../nbs/60_experiments.ipynb #69236876
+def _tpo(d:Data, p:Path) -> dict: return tpo(d.items, p, d.responder(), cfg=TPOConfig(seed=d.seed), batch_size=d.cfg.batch_size, progress=False)
+
+# %% ../nbs/60_experiments.ipynb #c0d2c069
+def _temple(d:Data, p:Path) -> dict:
+    return temple(
+        d.items, p, d.responder(), cfg=TempleConfig(seed=d.seed, context=False), batch_size=d.cfg.batch_size, progress=False
+    )
+
+# %% ../nbs/60_experiments.ipynb #132d0834
 def _hound(d:Data, p:Path) -> dict:
     cfg = HoundConfig(seed=d.seed)
-    return hound(d.items, p, d.responder(do_sample=True, n=cfg.k, temperature=cfg.temperature), cfg=cfg, batch_size=d.cfg.batch_size, progress=False)
+    return hound(
+        d.items,
+        p,
+        d.responder(do_sample=True, n=cfg.k, temperature=cfg.temperature),
+        cfg=cfg,
+        batch_size=d.cfg.batch_size,
+        progress=False,
+    )
 
+# %% ../nbs/60_experiments.ipynb #0d990d14
 def _lines(p:Path) -> int: return sum(1 for _ in open(p, encoding="utf-8"))
 
+# %% ../nbs/60_experiments.ipynb #c4519e14
 def _kto(d:Data, p:Path) -> dict: pairs = d.path("explicit"); return kto_convert(pairs, p, n=_lines(pairs), seed=d.seed, progress=False)
+
+# %% ../nbs/60_experiments.ipynb #b6f7a7a5
 def _combined(d:Data, p:Path) -> dict: return combine([d.path(m) for m in ("hound", "explicit", "implicit")], p, seed=d.seed)
 
-DATA: dict[str, Callable[[Data, Path], dict]] = {"explicit": _explicit, "implicit": _implicit, "hound": _hound, "tpo": _tpo,
-                                                  "temple": _temple, "kto": _kto, "combined": _combined}
+DATA: dict[str, Callable[[Data, Path], dict]] = {
+    "explicit": _explicit,
+    "implicit": _implicit,
+    "hound": _hound,
+    "tpo": _tpo,
+    "temple": _temple,
+    "kto": _kto,
+    "combined": _combined,
+}
 DATA_NEEDS = {"kto": ("explicit",), "combined": ("hound", "explicit", "implicit")}   # data made from other data
 
 # %% ../nbs/60_experiments.ipynb #78a55fac
-SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "TimeWar accuracy, shuffled videos",
-          "timewar_drop": "TimeWar normal − shuffled", "vino_text": "Vinoground text score", "vino_video": "Vinoground video score",
-          "vino_group": "Vinoground group score", "probe": "probe statement accuracy", "probe_yes": "probe yes rate",
-          **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES}}
+SCORES = {
+    "timewar": "TimeWar accuracy, normal videos",
+    "timewar_shuffled": "TimeWar accuracy, shuffled videos",
+    "timewar_drop": "TimeWar normal − shuffled",
+    "vino_text": "Vinoground text score",
+    "vino_video": "Vinoground video score",
+    "vino_group": "Vinoground group score",
+    "probe": "probe statement accuracy",
+    "probe_yes": "probe yes rate",
+    **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES},
+}
 
 # %% ../nbs/60_experiments.ipynb #355d882e
 def score_model(model, folder, cfg:E2EConfig, suite) -> dict:
@@ -143,16 +184,30 @@ def score_model(model, folder, cfg:E2EConfig, suite) -> dict:
     f = Path(folder) / "scores.json"
     if f.exists(): return json.loads(f.read_text())
     full = score_suite(model, suite, n_frames=cfg.n_frames, out=Path(folder) / "suite.json")
-    res = {"model": str(model), "scores": full["scores"], "chance": full["chance"], "n": full["n"], "videos": full["videos"],
-           "eval_seconds": full["seconds"], "units": str(Path(folder) / "suite.json")}
+    res = {
+        "model": str(model),
+        "scores": full["scores"],
+        "chance": full["chance"],
+        "n": full["n"],
+        "videos": full["videos"],
+        "eval_seconds": full["seconds"],
+        "units": str(Path(folder) / "suite.json"),
+    }
     f.write_text(json.dumps(res, indent=1))
     return res
 
 # %% ../nbs/60_experiments.ipynb #38c752c1
 def arm_overrides(arm:Arm, files:dict[str, Path], base_model, out, seed:int, cfg:E2EConfig) -> list[str]:
     "The `key=value` overrides that turn the arm's shipped recipe into this run's."
-    return [f"vars.base={base_model}", *(f"vars.{k}={v}" for k, v in files.items()), f"output_dir={out}", f"seed={seed}",
-            f"n_frames={cfg.n_frames}", *arm.overrides, *cfg.overrides]
+    return [
+        f"vars.base={base_model}",
+        *(f"vars.{k}={v}" for k, v in files.items()),
+        f"output_dir={out}",
+        f"seed={seed}",
+        f"n_frames={cfg.n_frames}",
+        *arm.overrides,
+        *cfg.overrides,
+    ]
 
 # %% ../nbs/60_experiments.ipynb #edba528a
 def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
@@ -162,16 +217,32 @@ def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
     arm = ARMS[name]
     files = {k: data.path(v) for k, v in arm.vars.items()}
     if empty := [str(p) for p in files.values() if _lines(p) == 0]:   # e.g. a post-filter that removed every pair of a small run
-        rec = {"arm": name, "seed": data.seed, "recipe": arm.recipe, "paper": arm.paper, "skipped": f"no rows in {', '.join(empty)}"}
+        rec = {
+            "arm": name,
+            "seed": data.seed,
+            "recipe": arm.recipe,
+            "paper": arm.paper,
+            "skipped": f"no rows in {', '.join(empty)}",
+        }
         f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(rec, indent=1))
         return rec
-    run = train(load_recipe(arm.recipe, arm_overrides(arm, files, base_model, Path(out) / "train", data.seed, cfg)), progress=False)
+    run = train(
+        load_recipe(arm.recipe, arm_overrides(arm, files, base_model, Path(out) / "train", data.seed, cfg)), progress=False
+    )
     rows, secs = sum(s["rows"] for s in run["stages"]), run["train_seconds"]
-    rec = {"arm": name, "seed": data.seed, "recipe": arm.recipe, "paper": arm.paper, "data": {k: str(v) for k, v in files.items()},
-           "rows": rows, "steps": sum(s["steps"] for s in run["stages"]), "train_seconds": secs,
-           "seconds_per_100_rows": round(100 * secs / rows, 2) if rows else None,
-           "stages": [{k: s.get(k) for k in ("kind", "rows", "steps", "train_seconds", "train_loss")} for s in run["stages"]],
-           **score_model(run["final_model"], Path(out), cfg, suite)}
+    rec = {
+        "arm": name,
+        "seed": data.seed,
+        "recipe": arm.recipe,
+        "paper": arm.paper,
+        "data": {k: str(v) for k, v in files.items()},
+        "rows": rows,
+        "steps": sum(s["steps"] for s in run["stages"]),
+        "train_seconds": secs,
+        "seconds_per_100_rows": round(100 * secs / rows, 2) if rows else None,
+        "stages": [{k: s.get(k) for k in ("kind", "rows", "steps", "train_seconds", "train_loss")} for s in run["stages"]],
+        **score_model(run["final_model"], Path(out), cfg, suite),
+    }
     f.write_text(json.dumps(rec, indent=1))
     return rec
 
@@ -180,6 +251,7 @@ def _extra(cfg:E2EConfig, world, model, progress:bool) -> list:
     "Vinoground's caption-matching tasks on the training videos, when the base model learns the suite's forms."
     return matching_rows(world, Path(model) / "sft_videos", progress) if cfg.suite_forms else []
 
+# %% ../nbs/60_experiments.ipynb #58bd0266
 def _base(out:Path, cfg:E2EConfig, progress:bool) -> tuple[Path, Path]:
     "The world and the base model under `out` (made once)."
     world, model = out / "world", out / "base_model"
@@ -190,7 +262,17 @@ def _base(out:Path, cfg:E2EConfig, progress:bool) -> tuple[Path, Path]:
     return world, model
 
 # %% ../nbs/60_experiments.ipynb #2de5b898
-SHARED = ("n_videos", "world_seed", "base_steps", "n_frames", "limit", "overrides", "batch_size", "suite", "suite_forms")   # what every row shares
+SHARED = (  # what every row shares
+    "n_videos",
+    "world_seed",
+    "base_steps",
+    "n_frames",
+    "limit",
+    "overrides",
+    "batch_size",
+    "suite",
+    "suite_forms",
+)
 
 def _check_config(path:Path, cfg:E2EConfig):
     "Write the run's config to `path`, or check it against the one there (only `arms` and `seeds` may change)."
@@ -198,7 +280,10 @@ def _check_config(path:Path, cfg:E2EConfig):
     if path.exists():
         old = json.loads(path.read_text())
         if diff := [k for k in SHARED if old.get(k) != new[k]]:
-            raise ValueError(f"{path}: this run folder was made with other settings: " + ", ".join(f"{k} {old.get(k)!r} (now {new[k]!r})" for k in diff))
+            raise ValueError(
+                f"{path}: this run folder was made with other settings: "
+                + ", ".join(f"{k} {old.get(k)!r} (now {new[k]!r})" for k in diff)
+            )
     path.write_text(json.dumps(new, indent=1))
 
 # %% ../nbs/60_experiments.ipynb #25cead6e
@@ -207,20 +292,38 @@ def run_e2e(out, cfg:E2EConfig|None=None, progress:bool=True, log:bool=False) ->
     cfg, out, t0 = cfg or E2EConfig(), Path(out), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     _check_config(out / "config.json", cfg)
-    say = (lambda m: print(f"[e2e {time.perf_counter() - t0:7.0f} s] {m}", file=sys.stderr, flush=True)) if log else (lambda m: None)
+    say = (
+        (lambda m: print(f"[e2e {time.perf_counter() - t0:7.0f} s] {m}", file=sys.stderr, flush=True))
+        if log
+        else (lambda m: None)
+    )
     say("world and base model"); world, base = _base(out, cfg, progress)
     say("held-out suite"); suite = build_suite(out / "suite", cfg.suite, progress=progress)
     before = score_model(base, out / "base_scores", cfg, suite)
     arms, data = [], {}
-    for seed in cfg.seeds:
-        d = data[seed] = Data(out / f"data-{seed}", world, base, seed, cfg)
-        for name in cfg.arms:
-            say(f"seed {seed}: {name}")
-            arms.append(run_arm(name, d, base, out / "arms" / f"{name}-{seed}", cfg, suite))
-    res = {"config": asdict(cfg), "base_model": {k: v for k, v in json.loads((base / "base_report.json").read_text()).items() if k in ("config", "params", "train_rows", "train_seconds", "seconds_per_step")}, "before": before, "arms": arms,
-           "data": {s: {"files": {m: _lines(d.folder / f"{m}.jsonl") for m in DATA if (d.folder / f"{m}.jsonl").exists()}, "seconds": d.seconds}
-                    for s, d in data.items()},
-           "seconds": round(time.perf_counter() - t0, 1)}
+    bar = tqdm([(s, a) for s in cfg.seeds for a in cfg.arms], desc="arms", unit="arm", disable=not progress)
+    for seed, name in bar:
+        bar.set_description(f"seed {seed}: {name}"); say(f"seed {seed}: {name}")
+        d = data.get(seed) or data.setdefault(seed, Data(out / f"data-{seed}", world, base, seed, cfg))
+        arms.append(run_arm(name, d, base, out / "arms" / f"{name}-{seed}", cfg, suite))
+    res = {
+        "config": asdict(cfg),
+        "base_model": {
+            k: v
+            for k, v in json.loads((base / "base_report.json").read_text()).items()
+            if k in ("config", "params", "train_rows", "train_seconds", "seconds_per_step")
+        },
+        "before": before,
+        "arms": arms,
+        "data": {
+            s: {
+                "files": {m: _lines(d.folder / f"{m}.jsonl") for m in DATA if (d.folder / f"{m}.jsonl").exists()},
+                "seconds": d.seconds,
+            }
+            for s, d in data.items()
+        },
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     (out / "results.json").write_text(json.dumps(res, indent=1, default=str))
     return res
 
@@ -233,11 +336,19 @@ def e2e_table(res:dict, scores:Sequence[str]=("timewar", "timewar_drop", "vino_t
     trained = [a for a in res["arms"] if "skipped" not in a]
     for name in dict.fromkeys(a["arm"] for a in trained):
         runs = [a for a in trained if a["arm"] == name]
-        r = {"arm": name, "seeds": " ".join(str(a["seed"]) for a in runs), "rows": float(np.mean([a["rows"] for a in runs])),
-             "train s / 100 rows": float(np.mean([a["seconds_per_100_rows"] for a in runs]))}
+        r = {
+            "arm": name,
+            "seeds": " ".join(str(a["seed"]) for a in runs),
+            "rows": float(np.mean([a["rows"] for a in runs])),
+            "train s / 100 rows": float(np.mean([a["seconds_per_100_rows"] for a in runs])),
+        }
         for s in scores:
             v = [a["scores"][s] for a in runs]
-            r |= {s: float(np.mean(v)), f"{s} Δ": float(np.mean(v)) - base[s], f"{s} sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan}
+            r |= {
+                s: float(np.mean(v)),
+                f"{s} Δ": float(np.mean(v)) - base[s],
+                f"{s} sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan,
+            }
         rows.append(r)
     tab = pd.DataFrame(rows).set_index("arm")
     tab.attrs["n"], tab.attrs["videos"] = res["before"]["n"], res["before"]["videos"]
@@ -253,30 +364,113 @@ class Claim:
     score: str    # the suite score that stands for the paper's metric (a key of `SCORES`)
     paper: str    # the paper's metric and numbers for a and b
 
+# %% ../nbs/60_experiments.ipynb #4c58894e
 CLAIMS = [
-    Claim("TimeWarp Table 5", "timewarp-explicit", "hound", "timewar", "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.92 (DPO)"),
-    Claim("TimeWarp Table 5", "timewarp-explicit", "sft", "timewar", "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.74 (SFT)"),
-    Claim("TimeWarp Table 5", "timewarp-implicit", "hound", "timewar", "TimeWar normal, LLaVA-Hound: 60.98 (Implicit) vs 49.92 (DPO)"),
-    Claim("TimeWarp Table 5", "combined", "hound", "timewar", "TimeWar normal, LLaVA-Hound: 57.10 (Combined) vs 49.92 (DPO)"),
-    Claim("TimeWarp Table 5", "timewarp-explicit", "hound", "vino_video", "Vinoground video, LLaVA-Hound: 31.6 (Explicit) vs 26.0 (DPO)"),
-    Claim("TimeWarp Table 5", "hound", "timewarp-explicit", "vino_text", "Vinoground text, LLaVA-Hound: 23.8 (DPO) vs 22.2 (Explicit)"),
-    Claim("TimeWarp Table 6", "timewarp-kto", "timewarp-explicit", "vino_text",
-          "Vinoground text, LLaVA-Hound: 24.05 (KTO) vs 23.70 (DPO); KTO's deficit is on TempCompass (53.48 vs 61.28), not in the world"),
-    Claim("TimeWarp Table 6", "timewarp-kto", "timewarp-explicit", "vino_video", "Vinoground video, LLaVA-Hound: 26.55 (KTO) vs 26.02 (DPO)"),
-    *[Claim("TimeWarp Section 6.2, Fig. 5", "timewarp-explicit", "base model", f"probe_{c.replace(' ', '_')}",
-            f"{c}: share of videos with 5 of 8 statements right, LLaVA-Hound: 2-3 points up after preference tuning") for c in CATEGORIES],
-    Claim("TPO Table 2", "tpo", "base model", "timewar", "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 52.6; TimeWar stands in"),
-    Claim("TPO Table 2", "tpo", "hound", "timewar", "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 53.7 (Hound-DPO*); TimeWar stands in"),
+    Claim(
+        "TimeWarp Table 5",
+        "timewarp-explicit",
+        "hound",
+        "timewar",
+        "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.92 (DPO)",
+    ),
+    Claim(
+        "TimeWarp Table 5",
+        "timewarp-explicit",
+        "sft",
+        "timewar",
+        "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.74 (SFT)",
+    ),
+    Claim(
+        "TimeWarp Table 5",
+        "timewarp-implicit",
+        "hound",
+        "timewar",
+        "TimeWar normal, LLaVA-Hound: 60.98 (Implicit) vs 49.92 (DPO)",
+    ),
+    Claim(
+        "TimeWarp Table 5",
+        "combined",
+        "hound",
+        "timewar",
+        "TimeWar normal, LLaVA-Hound: 57.10 (Combined) vs 49.92 (DPO)",
+    ),
+    Claim(
+        "TimeWarp Table 5",
+        "timewarp-explicit",
+        "hound",
+        "vino_video",
+        "Vinoground video, LLaVA-Hound: 31.6 (Explicit) vs 26.0 (DPO)",
+    ),
+    Claim(
+        "TimeWarp Table 5",
+        "hound",
+        "timewarp-explicit",
+        "vino_text",
+        "Vinoground text, LLaVA-Hound: 23.8 (DPO) vs 22.2 (Explicit)",
+    ),
+    Claim(
+        "TimeWarp Table 6",
+        "timewarp-kto",
+        "timewarp-explicit",
+        "vino_text",
+        "Vinoground text, LLaVA-Hound: 24.05 (KTO) vs 23.70 (DPO); KTO's deficit is on TempCompass (53.48 vs 61.28), not in the world",
+    ),
+    Claim(
+        "TimeWarp Table 6",
+        "timewarp-kto",
+        "timewarp-explicit",
+        "vino_video",
+        "Vinoground video, LLaVA-Hound: 26.55 (KTO) vs 26.02 (DPO)",
+    ),
+    *[
+        Claim(
+            "TimeWarp Section 6.2, Fig. 5",
+            "timewarp-explicit",
+            "base model",
+            f"probe_{c.replace(' ', '_')}",
+            f"{c}: share of videos with 5 of 8 statements right, LLaVA-Hound: 2-3 points up after preference tuning",
+        )
+        for c in CATEGORIES
+    ],
+    Claim(
+        "TPO Table 2",
+        "tpo",
+        "base model",
+        "timewar",
+        "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 52.6; TimeWar stands in",
+    ),
+    Claim(
+        "TPO Table 2",
+        "tpo",
+        "hound",
+        "timewar",
+        "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 53.7 (Hound-DPO*); TimeWar stands in",
+    ),
     Claim("TEMPLE Table 1", "temple", "base model", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.0"),
     Claim("TEMPLE Table 1", "temple", "sft", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.6 (SFT)"),
-    Claim("TEMPLE Fig. 5", "temple-dpo_sft", "temple-sft_dpo", "vino_text", "Vinoground text: DPO before SFT above SFT before DPO (figure)"),
-    Claim("TEMPLE Fig. 5", "temple-dpo_sft", "sft", "vino_text", "Vinoground text: DPO before SFT above SFT only (figure)"),
-    Claim("TEMPLE Fig. 6", "temple-curriculum", "temple-dpo", "vino_text", "Vinoground text: the curriculum above DPO on one mix of levels (figure)"),
+    Claim(
+        "TEMPLE Fig. 5",
+        "temple-dpo_sft",
+        "temple-sft_dpo",
+        "vino_text",
+        "Vinoground text: DPO before SFT above SFT before DPO (figure)",
+    ),
+    Claim(
+        "TEMPLE Fig. 5", "temple-dpo_sft", "sft", "vino_text", "Vinoground text: DPO before SFT above SFT only (figure)"
+    ),
+    Claim(
+        "TEMPLE Fig. 6",
+        "temple-curriculum",
+        "temple-dpo",
+        "vino_text",
+        "Vinoground text: the curriculum above DPO on one mix of levels (figure)",
+    ),
 ]
 
 @lru_cache(maxsize=64)
 def _units(path:str) -> dict: return json.loads(Path(path).read_text())["units"]
 
+# %% ../nbs/60_experiments.ipynb #184a12ce
 def row_units(res:dict, row:str, score:str) -> dict[str, tuple[float, str]]:
     "`{unit: (value, video)}` of `score` for a table row: the base model's, or an arm's averaged over its seeds."
     if row == "base model": return {k: (v, c) for k, (v, c) in _units(res["before"]["units"])[score].items()}
@@ -285,6 +479,7 @@ def row_units(res:dict, row:str, score:str) -> dict[str, tuple[float, str]]:
     common = sorted(set.intersection(*(set(r) for r in runs)))
     return {k: (float(np.mean([r[k][0] for r in runs])), runs[0][k][1]) for k in common}
 
+# %% ../nbs/60_experiments.ipynb #e68d1f3e
 def e2e_claims(res:dict, n_boot:int=2000) -> list[dict]:
     "Each claim of `CLAIMS` whose two rows ran: the paired difference a − b, its 95 % CI and p, the MDD, agrees, resolved."
     out, have = [], {"base model"} | {a["arm"] for a in res["arms"] if "skipped" not in a}
@@ -299,8 +494,17 @@ def e2e_claims(res:dict, n_boot:int=2000) -> list[dict]:
 def plot_e2e(res:dict, scores:Sequence[str]=("timewar", "timewar_drop", "vino_text", "probe"), path=None):
     "Bars of each arm's scores (seed means, seeds as dots) against the base model's (dashed line) and chance (dotted)."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
-    df = pd.DataFrame([{"arm": a["arm"], "seed": a["seed"], "score": SCORES[s], "value": a["scores"][s]} for a in res["arms"] if "skipped" not in a for s in scores])
-    fig, axes = plt.subplots(1, len(scores), figsize=(3.6 * len(scores), 0.32 * df.arm.nunique() + 1.6), sharey=True, squeeze=False)
+    df = pd.DataFrame(
+        [
+            {"arm": a["arm"], "seed": a["seed"], "score": SCORES[s], "value": a["scores"][s]}
+            for a in res["arms"]
+            if "skipped" not in a
+            for s in scores
+        ]
+    )
+    fig, axes = plt.subplots(
+        1, len(scores), figsize=(3.6 * len(scores), 0.32 * df.arm.nunique() + 1.6), sharey=True, squeeze=False
+    )
     for ax, s in zip(axes[0], scores):
         d = df[df.score == SCORES[s]]
         sns.barplot(d, y="arm", x="value", errorbar=None, color="#9ecae1", ax=ax)
@@ -319,25 +523,48 @@ def _pct(v:float, delta:float|None=None, sd:float|None=None) -> str:
     s = f"{100 * v:.1f}" + (f" ({100 * delta:+.1f})" if delta is not None else "")
     return s + (f" ± {100 * sd:.1f}" if sd is not None and not math.isnan(sd) else "")
 
+# %% ../nbs/60_experiments.ipynb #9ff8cb8a
 def interval(units:dict) -> tuple[float, float]:
     "95 % interval of the mean of `{unit: (value, video)}`, its standard error clustered by video."
     v, c = [x for x, _ in units.values()], [g for _, g in units.values()]
     m, se = float(np.mean(v)), cluster_se(v, c)
     return (m - Z95 * se, m + Z95 * se)
 
+# %% ../nbs/60_experiments.ipynb #2b92bb44
 def resolvable(res:dict, scores:Sequence[str]) -> dict[str, float]:
     "Per score, the median over arms of the smallest difference from the base model a paired test resolves (MDD)."
     arms = list(dict.fromkeys(a["arm"] for a in res["arms"] if "skipped" not in a))
-    return {s: float(np.median([paired(row_units(res, a, s), row_units(res, "base model", s), n_boot=200)["mdd"] for a in arms]))
-            if arms else math.nan for s in scores}
+    return {
+        s: (
+            float(
+                np.median([paired(row_units(res, a, s), row_units(res, "base model", s), n_boot=200)["mdd"] for a in arms])
+            )
+            if arms
+            else math.nan
+        )
+        for s in scores
+    }
 
-REPORT_SCORES = ("timewar", "timewar_shuffled", "timewar_drop", "vino_text", "vino_video", "vino_group", "probe", "probe_yes",
-                 "probe_very_far")
+# %% ../nbs/60_experiments.ipynb #5faaee3b
+REPORT_SCORES = (
+    "timewar",
+    "timewar_shuffled",
+    "timewar_drop",
+    "vino_text",
+    "vino_video",
+    "vino_group",
+    "probe",
+    "probe_yes",
+    "probe_very_far",
+)
 
 def report_md(res:dict, scores:Sequence[str]=REPORT_SCORES) -> str:
     "The run as Markdown: the table of `e2e_table` in percent with chance and the resolvable difference, then the claims."
     tab, n, v = e2e_table(res, scores), res["before"]["n"], res["before"]["videos"]
-    lines = [f"| arm | seeds | rows | train s / 100 rows | {' | '.join(SCORES[s] for s in scores)} |", "|---" * (len(scores) + 4) + "|"]
+    lines = [
+        f"| arm | seeds | rows | train s / 100 rows | {' | '.join(SCORES[s] for s in scores)} |",
+        "|---" * (len(scores) + 4) + "|",
+    ]
     chance = res["before"]["chance"]
     lines.append(f"| chance | | | | {' | '.join(_pct(chance[s]) if s in chance else '' for s in scores)} |")
     ci = {s: interval(row_units(res, "base model", s)) for s in scores}
@@ -348,17 +575,24 @@ def report_md(res:dict, scores:Sequence[str]=REPORT_SCORES) -> str:
         lines.append(f"| {arm} | {' | '.join(extra)} | {' | '.join(cells)} |")
     mdd = resolvable(res, scores)
     lines.append(f"| smallest resolvable Δ (paired, vs base) | | | | {' | '.join(_pct(mdd[s]) for s in scores)} |")
-    lines += ["", f"Held out: {n['timewar']} TimeWar questions on {v['timewar']} videos ({n['timewar_shuffled']} with a shuffled twin), "
-                  f"{n['vino_text']} Vinoground-style pairs, {n['probe']} probe statements on {v['probe']} videos.",
-              *[f"Not trained: {a['arm']} (seed {a['seed']}): {a['skipped']}." for a in res["arms"] if "skipped" in a], "",
-              "| source | a vs b (a better in the paper) | paper | suite score | a − b [95 % CI] | p | MDD | agrees | resolved |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Held out: {n['timewar']} TimeWar questions on {v['timewar']} videos ({n['timewar_shuffled']} with a shuffled twin), "
+        f"{n['vino_text']} Vinoground-style pairs, {n['probe']} probe statements on {v['probe']} videos.",
+        *[f"Not trained: {a['arm']} (seed {a['seed']}): {a['skipped']}." for a in res["arms"] if "skipped" in a],
+        "",
+        "| source | a vs b (a better in the paper) | paper | suite score | a − b [95 % CI] | p | MDD | agrees | resolved |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for c in e2e_claims(res):
-        lines.append(f"| {c['source']} | {c['a']} vs {c['b']} | {c['paper']} | {SCORES[c['score']]} | {100 * c['diff']:+.1f} "
-                     f"[{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}] | {c['p']:.3f} | {100 * c['mdd']:.1f} "
-                     f"| {'tie' if c['diff'] == 0 else 'yes' if c['agrees'] else 'no'} | {'yes' if c['resolved'] else 'no'} |")
+        lines.append(
+            f"| {c['source']} | {c['a']} vs {c['b']} | {c['paper']} | {SCORES[c['score']]} | {100 * c['diff']:+.1f} "
+            f"[{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}] | {c['p']:.3f} | {100 * c['mdd']:.1f} "
+            f"| {'tie' if c['diff'] == 0 else 'yes' if c['agrees'] else 'no'} | {'yes' if c['resolved'] else 'no'} |"
+        )
     return "\n".join(lines) + "\n"
 
+# %% ../nbs/60_experiments.ipynb #c5681bc5
 def write_report(res:dict, out) -> dict:
     "Write `table.md` and `e2e.png` into `out`; returns their paths and the claims."
     import matplotlib.pyplot as plt

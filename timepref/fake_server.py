@@ -60,6 +60,7 @@ def _completion(self:FakeChatServer, body:dict, text:str) -> dict:
     return {"id": "fake", "object": "chat.completion", "created": 0, "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
 
+# %% ../nbs/22_fake_server.ipynb #8d29c4f3
 @patch
 def _upload(self:FakeChatServer, data:bytes, content_type:str) -> dict:
     "Store the file of a multipart upload."
@@ -67,8 +68,16 @@ def _upload(self:FakeChatServer, data:bytes, content_type:str) -> dict:
     part = next(p for p in data.split(b"--" + boundary) if b'name="file"' in p)
     fid = f"file-{len(self.files)}"
     self.files[fid] = part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0].decode()
-    return {"id": fid, "object": "file", "bytes": len(self.files[fid]), "created_at": 0, "filename": "batch.jsonl", "purpose": "batch"}
+    return {
+        "id": fid,
+        "object": "file",
+        "bytes": len(self.files[fid]),
+        "created_at": 0,
+        "filename": "batch.jsonl",
+        "purpose": "batch",
+    }
 
+# %% ../nbs/22_fake_server.ipynb #886d2004
 @patch
 def _start_batch(self:FakeChatServer, body:dict) -> dict:
     "Answer every request of the input file now; report the batch as running for `batch_polls` polls."
@@ -76,21 +85,38 @@ def _start_batch(self:FakeChatServer, body:dict) -> dict:
     for line in self.files[body["input_file_id"]].splitlines():
         req = json.loads(line); r = self.reply(req["body"]["messages"])
         ok = isinstance(r, str)
-        out.append({"id": f"req-{len(out)}", "custom_id": req["custom_id"], "error": None if ok else {"message": f"status {r}"},
-                    "response": {"status_code": 200 if ok else r, "body": self._completion(req["body"], r) if ok else {}}})
+        out.append(
+            {
+                "id": f"req-{len(out)}",
+                "custom_id": req["custom_id"],
+                "error": None if ok else {"message": f"status {r}"},
+                "response": {"status_code": 200 if ok else r, "body": self._completion(req["body"], r) if ok else {}},
+            }
+        )
     bid, fid = f"batch-{len(self.batches)}", f"file-{len(self.files)}"
     self.files[fid] = "\n".join(json.dumps(o) for o in out) + "\n"
-    self.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "input_file_id": body["input_file_id"],
-                         "completion_window": "24h", "created_at": 0, "status": "in_progress", "output_file_id": None,
-                         "polls": 0, "result_file": fid}
+    self.batches[bid] = {
+        "id": bid,
+        "object": "batch",
+        "endpoint": body["endpoint"],
+        "input_file_id": body["input_file_id"],
+        "completion_window": "24h",
+        "created_at": 0,
+        "status": "in_progress",
+        "output_file_id": None,
+        "polls": 0,
+        "result_file": fid,
+    }
     return self._batch_view(bid)
 
+# %% ../nbs/22_fake_server.ipynb #113d84e9
 @patch
 def _poll(self:FakeChatServer, bid:str) -> dict:
     b = self.batches[bid]; b["polls"] += 1
     if b["polls"] >= self.batch_polls: b |= {"status": "completed", "output_file_id": b["result_file"]}
     return self._batch_view(bid)
 
+# %% ../nbs/22_fake_server.ipynb #c01bd203
 @patch
 def _batch_view(self:FakeChatServer, bid:str) -> dict: return {k: v for k, v in self.batches[bid].items() if k not in ("polls", "result_file")}
 
@@ -106,6 +132,7 @@ def _fields(prompt:Prompt, text:str) -> dict:
     if "options" in d: d["options"] = re.findall(r"^[A-H]\. (.+)$", d["options"], re.M)
     return d
 
+# %% ../nbs/22_fake_server.ipynb #49c24a46
 def rules_chat(tasks:Sequence[Task]|None=None) -> Callable[[list[dict]], str]:
     "A `FakeChatServer` script that answers every task's prompt as the rules backend would: an offline stand-in for an API."
     by_system = {t.prompt.system: t for t in (tasks or ALL_TASKS)}

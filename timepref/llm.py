@@ -87,15 +87,19 @@ class LLMError(RuntimeError):
     def __init__(self, msg:str, reason:str="request failed"):
         super().__init__(msg); self.reason = reason
 
+# %% ../nbs/23_llm.ipynb #ae0b2606
 class RequestRefused(LLMError):
     "A request the server refuses (400, 422: too long, filtered): its own fault, so never retried; counted as a skip."
 
+# %% ../nbs/23_llm.ipynb #999470c2
 class LLMAccessError(ValueError):
     "The server refuses the backend itself (a wrong API key, no access, an unknown model): no request can succeed."
 
+# %% ../nbs/23_llm.ipynb #5b7da95d
 class BadBodyError(Exception):
     "A 2xx answer that is not a chat completion (an HTML page, an error object): retried like an outage."
 
+# %% ../nbs/23_llm.ipynb #46404e65
 class OpenAILLM(LLM):
     "Chat completions from an OpenAI-compatible server, cached on disk, retried after `Retry-After` or with backoff."
     max_wait = 120.0   # the longest `Retry-After` waited for; a longer one fails the request at once
@@ -117,8 +121,15 @@ class OpenAILLM(LLM):
         key = os.environ.get(api_key_env) or ("none" if base_url else None)
         if key is None: raise ValueError(f"set the {api_key_env} environment variable (or give base_url for a local server)")
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)   # see `_reply`
-        self._retry = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError,
-                       openai.APIResponseValidationError, json.JSONDecodeError, BadBodyError)
+        self._retry = (
+            openai.RateLimitError,
+            openai.InternalServerError,
+            openai.APITimeoutError,
+            openai.APIConnectionError,
+            openai.APIResponseValidationError,
+            json.JSONDecodeError,
+            BadBodyError,
+        )
         self._refused = (openai.BadRequestError, openai.UnprocessableEntityError)   # this request, not the service: no retry
         self._access = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)   # all requests
 
@@ -128,6 +139,7 @@ def retry_after(e:Exception) -> float|None:
     try: return max(0.0, float(e.response.headers["retry-after"]))
     except (AttributeError, KeyError, TypeError, ValueError): return None
 
+# %% ../nbs/23_llm.ipynb #b08f6966
 @patch
 def _ask(self:OpenAILLM, messages:list[dict], **params) -> str:
     "One request, no retry: the reply's text."
@@ -141,6 +153,7 @@ def _ask(self:OpenAILLM, messages:list[dict], **params) -> str:
     if not r.choices or r.choices[0].message.content is None: raise ParseError("empty reply")
     return r.choices[0].message.content
 
+# %% ../nbs/23_llm.ipynb #d8e9e5f2
 @patch
 def _why(self:OpenAILLM, e:Exception) -> str:
     "A one-line reason for a failed attempt (what a pipeline counts the failure under)."
@@ -151,6 +164,7 @@ def _why(self:OpenAILLM, e:Exception) -> str:
     if isinstance(e, (json.JSONDecodeError, openai.APIResponseValidationError)): return "the server answered bad JSON"
     return str(e)
 
+# %% ../nbs/23_llm.ipynb #5c3ef99b
 @patch
 def _access_error(self:OpenAILLM, e) -> LLMAccessError:
     "The one-line error for a 401, 403 or 404: the key, the access or the model is wrong for every request alike."
@@ -159,6 +173,7 @@ def _access_error(self:OpenAILLM, e) -> LLMAccessError:
            404: f"has no model {self.model!r} or no chat-completions API at {self.client.base_url} (404)"}
     return LLMAccessError(f"the LLM server {why[e.status_code]}")
 
+# %% ../nbs/23_llm.ipynb #0de3622a
 @patch
 def _reply(self:OpenAILLM, messages:list[dict], **params) -> str:
     "One reply; transient errors retried after the server's `Retry-After`, else with exponential backoff."
@@ -179,6 +194,7 @@ def _reply(self:OpenAILLM, messages:list[dict], **params) -> str:
     self.count("failed requests")
     raise LLMError(f"{self.name}: gave up after {attempt + 1} attempt{'s' * (attempt > 0)}: {why}", why) from err
 
+# %% ../nbs/23_llm.ipynb #f823a8f5
 @patch
 def complete_many(self:OpenAILLM, many:Sequence[list[dict]]) -> list[str]:
     "Replies to many message lists, at most `max_concurrency` in flight, in order."
@@ -197,6 +213,7 @@ def _batch_errors(f):
             raise LLMError(f"{self.name}: the Batch API failed ({why}); a rerun waits on the jobs sent", why) from e
     return method
 
+# %% ../nbs/23_llm.ipynb #b7c1de9c
 @patch
 def _await_batch(self:OpenAILLM, bid:str, poll:float, timeout:float):
     "The batch `bid` once it has ended; status checked after 1, 2, 4, … s, at most `poll` s apart."
@@ -206,6 +223,7 @@ def _await_batch(self:OpenAILLM, bid:str, poll:float, timeout:float):
         time.sleep(min(wait := 2 * wait, poll)); b = self.client.batches.retrieve(bid)
     return b
 
+# %% ../nbs/23_llm.ipynb #9db374dd
 @patch
 def _ingest_batch(self:OpenAILLM, b) -> int:
     "Cache the replies of ended batch `b`; count its failures; returns the replies cached."
@@ -213,13 +231,16 @@ def _ingest_batch(self:OpenAILLM, b) -> int:
     if b.output_file_id:
         for line in self.client.files.content(b.output_file_id).text.splitlines():
             d = json.loads(line); r = d.get("response") or {}
-            content = r.get("body", {}).get("choices", [{}])[0].get("message", {}).get("content") if r.get("status_code") == 200 else None
+            content = (
+                r.get("body", {}).get("choices", [{}])[0].get("message", {}).get("content") if r.get("status_code") == 200 else None
+            )
             if content is None: self.count("batch: failed request"); continue
             self.cache.put(d["custom_id"], content); n += 1
     if getattr(b, "error_file_id", None): self.count("batch: failed request", len(self.client.files.content(b.error_file_id).text.splitlines()))
     self.cache.mark_batch(b.id, done=True); self.count("batch requests", n)
     return n
 
+# %% ../nbs/23_llm.ipynb #3cebb5b3
 @patch
 @_batch_errors
 def run_batch(self:OpenAILLM, requests:dict[str, tuple[list[dict], dict]], # cache key -> (messages, params), as `deferred` holds them
@@ -229,8 +250,18 @@ def run_batch(self:OpenAILLM, requests:dict[str, tuple[list[dict], dict]], # cac
     "Send the `requests` not yet cached as Batch API jobs, wait, and cache the replies; returns how many came back."
     if not self.cache: raise ValueError("the Batch API path needs a reply cache (cache=...)")
     n = sum(self._ingest_batch(self._await_batch(bid, poll, timeout)) for bid in self.cache.batches())   # jobs a killed run left
-    todo = [json.dumps({"custom_id": k, "method": "POST", "url": "/v1/chat/completions", "body": {"model": self.model, "messages": m, **p}})
-            for k, (m, p) in requests.items() if self.cache.get(k) is None]
+    todo = [
+        json.dumps(
+            {
+                "custom_id": k,
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {"model": self.model, "messages": m, **p},
+            }
+        )
+        for k, (m, p) in requests.items()
+        if self.cache.get(k) is None
+    ]
     chunks, cur, size = [], [], 0
     for line in todo:
         if cur and (len(cur) == max_requests or size + len(line) + 1 > max_bytes): chunks.append(cur); cur, size = [], 0
@@ -257,9 +288,13 @@ class HFLLM(LLM):
 
     def _reply(self, messages:list[dict], max_new_tokens:int=256, **params) -> str:
         import torch
-        ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(self.device)
+        ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(
+            self.device
+        )
         with torch.no_grad():
-            out = self.model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
+            out = self.model.generate(
+                **ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id
+            )
         self.count("generations")
         return self.tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
 
@@ -272,8 +307,19 @@ def build_tiny_text_lm(out, seed:int=0):
     tok = train_tokenizer(world_corpus(), 1024); tok.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
     i = tok.convert_tokens_to_ids
-    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                                         num_key_value_heads=1, bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>")))
+    model = Qwen2ForCausalLM(
+        Qwen2Config(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            bos_token_id=i("<|im_start|>"),
+            eos_token_id=i("<|im_end|>"),
+            pad_token_id=i("<|endoftext|>"),
+        )
+    )
     model.save_pretrained(out); tok.save_pretrained(out)
     return Path(out)
 

@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Iterable
 import torch
 from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
-from transformers import (AutoModelForImageTextToText, AutoProcessor, PreTrainedTokenizerFast, Qwen2VLConfig,
-                          Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor)
+from transformers import (
+    AutoModelForImageTextToText,
+    AutoProcessor,
+    PreTrainedTokenizerFast,
+    Qwen2VLConfig,
+    Qwen2VLForConditionalGeneration,
+    Qwen2VLImageProcessor,
+    Qwen2VLProcessor,
+    Qwen2VLVideoProcessor,
+)
 from .world import BACKGROUNDS, COLOURS, EVENTS, SHAPES, SceneSpec
 
 # %% auto #0
@@ -24,21 +32,35 @@ def _dtype(dtype) -> torch.dtype|str:
     if dtype in (None, "auto"): return "auto"
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
+# %% ../nbs/10_models.ipynb #e5b865bb
 def load_video_llm(name_or_path:str|Path, # local folder or Hugging Face model id
                    dtype="auto",           # torch dtype or its name (`"bfloat16"`); `"auto"` = as saved
                    device:str|None=None,   # `"cpu"`, `"cuda"`, ...; `None` = CPU, or the GPU if there is one
                    trust_remote_code:bool=False, attn_implementation:str|None=None, **kwargs):
     "Load a video LLM and its processor; returns `(model, processor)`."
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForImageTextToText.from_pretrained(str(name_or_path), dtype=_dtype(dtype), trust_remote_code=trust_remote_code,
-                                                        attn_implementation=attn_implementation, **kwargs).to(device)
+    model = AutoModelForImageTextToText.from_pretrained(
+        str(name_or_path),
+        dtype=_dtype(dtype),
+        trust_remote_code=trust_remote_code,
+        attn_implementation=attn_implementation,
+        **kwargs
+    ).to(device)
     processor = AutoProcessor.from_pretrained(str(name_or_path), trust_remote_code=trust_remote_code)
     if getattr(processor, "video_processor", None) is None:
         raise ValueError(f"{name_or_path}: its processor ({type(processor).__name__}) has no video processor")
     return model.eval(), processor
 
 # %% ../nbs/10_models.ipynb #62aceaf2
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
 
 _EXTRA = """system user assistant You are a helpful assistant.
 Describe the video. Describe what happens in the video in order. What happens first? What happens last?
@@ -62,8 +84,15 @@ def train_tokenizer(texts:Iterable[str], vocab_size:int=1024) -> PreTrainedToken
     tok = Tokenizer(tok_models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            special_tokens=SPECIAL_TOKENS,
+            show_progress=False,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
 
 # %% ../nbs/10_models.ipynb #8e6734e2
@@ -78,13 +107,18 @@ CHAT_TEMPLATE = (
     "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}"
     "{% endfor %}{% endif %}<|im_end|>\n"
     "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 def build_processor(tokenizer:PreTrainedTokenizerFast, frame_size:int=56) -> Qwen2VLProcessor:
     "A Qwen2-VL processor around `tokenizer` that resizes frames to `frame_size`² pixels."
     px = dict(min_pixels=frame_size ** 2, max_pixels=frame_size ** 2)
-    return Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**px), tokenizer=tokenizer, chat_template=CHAT_TEMPLATE,
-                            video_processor=Qwen2VLVideoProcessor(**px, cap_pixels_per_frame=True, do_sample_frames=False))
+    return Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**px),
+        tokenizer=tokenizer,
+        chat_template=CHAT_TEMPLATE,
+        video_processor=Qwen2VLVideoProcessor(**px, cap_pixels_per_frame=True, do_sample_frames=False),
+    )
 
 # %% ../nbs/10_models.ipynb #a39fb2ee
 @dataclass
@@ -110,18 +144,46 @@ def _mrope_section(head_dim:int) -> list[int]:
     half = head_dim // 2; t = half // 4
     return [t, (half - t) // 2, half - t - (half - t) // 2]
 
+# %% ../nbs/10_models.ipynb #da5f1ffa
 def tiny_qwen2vl_config(tokenizer, p:TinyPreset) -> Qwen2VLConfig:
     "A `Qwen2VLConfig` of preset `p` whose special-token ids come from `tokenizer`."
     i = tokenizer.convert_tokens_to_ids
-    text = dict(vocab_size=len(tokenizer), hidden_size=p.hidden, intermediate_size=p.intermediate, num_hidden_layers=p.layers,
-                num_attention_heads=p.heads, num_key_value_heads=p.kv_heads, max_position_embeddings=4096, tie_word_embeddings=True,
-                rope_scaling={"type": "mrope", "mrope_section": _mrope_section(p.hidden // p.heads)},
-                bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
-    vision = dict(depth=p.vision_depth, embed_dim=p.vision_dim, hidden_size=p.hidden, num_heads=p.vision_heads, mlp_ratio=2,
-                  patch_size=14, spatial_merge_size=2, temporal_patch_size=2, in_chans=3)
-    return Qwen2VLConfig(text_config=text, vision_config=vision, image_token_id=i("<|image_pad|>"), video_token_id=i("<|video_pad|>"),
-                         vision_start_token_id=i("<|vision_start|>"), vision_end_token_id=i("<|vision_end|>"),
-                         bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
+    text = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=p.hidden,
+        intermediate_size=p.intermediate,
+        num_hidden_layers=p.layers,
+        num_attention_heads=p.heads,
+        num_key_value_heads=p.kv_heads,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        rope_scaling={"type": "mrope", "mrope_section": _mrope_section(p.hidden // p.heads)},
+        bos_token_id=i("<|im_start|>"),
+        eos_token_id=i("<|im_end|>"),
+        pad_token_id=i("<|endoftext|>"),
+    )
+    vision = dict(
+        depth=p.vision_depth,
+        embed_dim=p.vision_dim,
+        hidden_size=p.hidden,
+        num_heads=p.vision_heads,
+        mlp_ratio=2,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        in_chans=3,
+    )
+    return Qwen2VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=i("<|image_pad|>"),
+        video_token_id=i("<|video_pad|>"),
+        vision_start_token_id=i("<|vision_start|>"),
+        vision_end_token_id=i("<|vision_end|>"),
+        bos_token_id=i("<|im_start|>"),
+        eos_token_id=i("<|im_end|>"),
+        pad_token_id=i("<|endoftext|>"),
+    )
 
 # %% ../nbs/10_models.ipynb #8dafae99
 def build_tiny_qwen2vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
@@ -136,6 +198,7 @@ def build_tiny_qwen2vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[
         model.save_pretrained(out); processor.save_pretrained(out)
     return model.eval(), processor
 
+# %% ../nbs/10_models.ipynb #3456e259
 def n_params(model) -> int: return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/10_models.ipynb #204b7886
@@ -143,12 +206,18 @@ LLAVA_CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for c in message['content'] %}"
     "{% if c['type'] == 'video' %}<video>\n{% elif c['type'] == 'image' %}<image>\n{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}"
-    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
     "A randomly initialised tiny LLaVA-OneVision and its processor, saved to `out` if given; returns `(model, processor)`."
-    from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, LlavaOnevisionImageProcessor,
-                              LlavaOnevisionProcessor, LlavaOnevisionVideoProcessor)
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessor,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+    )
     p = PRESETS[size]; fs = {"height": p.frame_size, "width": p.frame_size}
     tok = train_tokenizer(corpus or world_corpus(), p.vocab_size)
     tok.add_special_tokens({"additional_special_tokens": ["<image>", "<video>"]})
@@ -160,12 +229,34 @@ def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:I
     i = tok.convert_tokens_to_ids
     ids = dict(bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
     cfg = LlavaOnevisionConfig(
-        vision_config=dict(model_type="siglip_vision_model", hidden_size=p.vision_dim, intermediate_size=2 * p.vision_dim,
-                           num_hidden_layers=p.vision_depth, num_attention_heads=p.vision_heads, image_size=p.frame_size, patch_size=14),
-        text_config=dict(model_type="qwen2", vocab_size=len(tok), hidden_size=p.hidden, intermediate_size=p.intermediate,
-                         num_hidden_layers=p.layers, num_attention_heads=p.heads, num_key_value_heads=p.kv_heads, tie_word_embeddings=True, **ids),
-        image_token_index=i("<image>"), video_token_index=i("<video>"), vision_feature_select_strategy="full", vision_feature_layer=-1,
-        image_grid_pinpoints=[[p.frame_size] * 2], vision_aspect_ratio="anyres_max_1", **ids)
+        vision_config=dict(
+            model_type="siglip_vision_model",
+            hidden_size=p.vision_dim,
+            intermediate_size=2 * p.vision_dim,
+            num_hidden_layers=p.vision_depth,
+            num_attention_heads=p.vision_heads,
+            image_size=p.frame_size,
+            patch_size=14,
+        ),
+        text_config=dict(
+            model_type="qwen2",
+            vocab_size=len(tok),
+            hidden_size=p.hidden,
+            intermediate_size=p.intermediate,
+            num_hidden_layers=p.layers,
+            num_attention_heads=p.heads,
+            num_key_value_heads=p.kv_heads,
+            tie_word_embeddings=True,
+            **ids
+        ),
+        image_token_index=i("<image>"),
+        video_token_index=i("<video>"),
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+        image_grid_pinpoints=[[p.frame_size] * 2],
+        vision_aspect_ratio="anyres_max_1",
+        **ids
+    )
     torch.manual_seed(seed)
     model = LlavaOnevisionForConditionalGeneration(cfg)
     model.generation_config.pad_token_id = ids["pad_token_id"]

@@ -14,15 +14,34 @@ from torchvision.transforms.v2 import functional as TF
 from .records import Scene
 
 # %% auto #0
-__all__ = ['HALLUCINATION_PROMPTS', 'PerturbationError', 'apply_order', 'shuffled', 'reversed_order', 'retime', 'n_units',
-           'temple_groups', 'temple_drop', 'temple_shuffle', 'temple_reverse', 'relevant_window', 'irrelevant_frames',
-           'incomplete_frames', 'downscale', 'colour_jitter', 'apply_corruption', 'corrupt_frames',
-           'hallucination_prompt', 'plot_strips']
+__all__ = ['HALLUCINATION_PROMPTS', 'plot_strips', 'PerturbationError', 'apply_order', 'shuffled', 'reversed_order', 'retime',
+           'n_units', 'temple_groups', 'temple_drop', 'temple_shuffle', 'temple_reverse', 'plot_orders',
+           'relevant_window', 'irrelevant_frames', 'incomplete_frames', 'downscale', 'colour_jitter',
+           'apply_corruption', 'corrupt_frames', 'hallucination_prompt']
+
+# %% ../nbs/20_perturb.ipynb #ab1b43a7
+def plot_strips(strips:dict, # label → (T, H, W, 3) frames, or `None` for a gap
+                labels:dict|None=None, path=None):
+    "Rows of frames, one row per label; `labels[label]` are per-frame captions."
+    import matplotlib.pyplot as plt
+    n = max(len(f) for f in strips.values() if f is not None)
+    fig, axs = plt.subplots(len(strips), n, figsize=(n * .9, len(strips) * 1.0), squeeze=False)
+    for row, (name, frames) in zip(axs, strips.items()):
+        for j, ax in enumerate(row):
+            ax.set_xticks([]); ax.set_yticks([]); [s.set_visible(False) for s in ax.spines.values()]
+            if frames is not None and j < len(frames):
+                ax.imshow(frames[j])
+                if labels and name in labels: ax.set_title(str(labels[name][j]), fontsize=7, pad=2)
+        row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    fig.tight_layout(pad=0.2)
+    if path: fig.savefig(path, dpi=110)
+    return fig
 
 # %% ../nbs/20_perturb.ipynb #4b844cea
 class PerturbationError(ValueError):
     "A perturbation that cannot change its input (too few scenes, clips or groups)."
 
+# %% ../nbs/20_perturb.ipynb #7e1cbd5a
 def apply_order(items:Sequence, order:Sequence[int]) -> list:
     "`items` picked and ordered by `order`."
     return [items[i] for i in order]
@@ -31,6 +50,7 @@ def apply_order(items:Sequence, order:Sequence[int]) -> list:
 def _need(n:int, k:int, what:str):
     if n < k: raise PerturbationError(f"needs at least {k} {what}, got {n}")
 
+# %% ../nbs/20_perturb.ipynb #80da1900
 def shuffled(n:int, rng:random.Random) -> list[int]:
     "A random permutation of `range(n)` other than the identity."
     _need(n, 2, "scenes")
@@ -38,6 +58,7 @@ def shuffled(n:int, rng:random.Random) -> list[int]:
     while perm == sorted(perm): rng.shuffle(perm)
     return perm
 
+# %% ../nbs/20_perturb.ipynb #5faf3240
 def reversed_order(n:int) -> list[int]:
     "`range(n)` backwards."
     _need(n, 2, "scenes")
@@ -59,6 +80,7 @@ def n_units(n:int, r:float, rule:str="paper") -> int:
     if rule not in ("paper", "official"): raise ValueError(f"rule must be 'paper' or 'official', got {rule!r}")
     return math.ceil(n / r) if rule == "paper" else n // int(r)
 
+# %% ../nbs/20_perturb.ipynb #6ebdf376
 def temple_groups(n:int, r:float) -> list[list[int]]:
     "`range(n)` split into ⌈n/r⌉ contiguous groups whose sizes differ by at most one."
     return [g.tolist() for g in np.array_split(np.arange(n), n_units(n, r))]
@@ -70,31 +92,49 @@ def temple_drop(n:int, r:float, rng:random.Random, rule:str="paper") -> list[int
     if not 0 < k < n: raise PerturbationError(f"dropping at r={r} keeps {k} of {n} clips: nothing to compare")
     return sorted(rng.sample(range(n), k))
 
+# %% ../nbs/20_perturb.ipynb #834abb00
 def temple_shuffle(n:int, r:float, rng:random.Random) -> list[int]:
     "Clip order after shuffling ⌈n/r⌉ groups as units (never the original order)."
     groups = temple_groups(n, r)
     _need(len(groups), 2, f"groups (n={n}, r={r})")
     return [i for g in apply_order(groups, shuffled(len(groups), rng)) for i in g]
 
+# %% ../nbs/20_perturb.ipynb #eec9d14d
 def temple_reverse(n:int, r:float) -> list[int]:
     "Clip order after reversing the order of ⌈n/r⌉ groups (each group keeps its inner order)."
     groups = temple_groups(n, r)
     _need(len(groups), 2, f"groups (n={n}, r={r})")
     return [i for g in groups[::-1] for i in g]
 
+# %% ../nbs/20_perturb.ipynb #077537d6
+def plot_orders(orders:dict, # label → clip indices (a perturbed order, or the clips kept)
+                n:int, path=None):
+    "One row per label: the original index of the clip at each position; a dropped clip leaves a blank."
+    import matplotlib.pyplot as plt, seaborn as sns
+    grid = np.full((len(orders), n), np.nan)
+    for row, o in zip(grid, orders.values()): row[:len(o)] = o
+    fig, ax = plt.subplots(figsize=(min(12, 1.5 + n * .28), .9 + .26 * len(orders)))
+    sns.heatmap(grid, cmap="viridis", cbar_kws={"label": "original clip"}, yticklabels=list(orders), ax=ax)
+    ax.set(xlabel="position in the perturbed video", xticks=[])
+    fig.tight_layout()
+    if path: fig.savefig(path, dpi=110)
+    return fig
+
 # %% ../nbs/20_perturb.ipynb #61249ea1
-def relevant_window(n_frames:int, size:int, rng:random.Random) -> list[int]:
-    "`size` consecutive frame indices at a random place in `range(n_frames)` (TPO's S_a for irrelevant pairs)."
-    if not 0 < size < n_frames: raise ValueError(f"window size must be in 1..{n_frames - 1}, got {size}")
-    start = rng.randrange(n_frames - size + 1)
+def relevant_window(n:int, size:int, rng:random.Random) -> list[int]:
+    "`size` consecutive frame indices at a random place in `range(n)` (TPO's S_a for irrelevant pairs)."
+    if not 0 < size < n: raise ValueError(f"window size must be in 1..{n - 1}, got {size}")
+    start = rng.randrange(n - size + 1)
     return list(range(start, start + size))
 
-def irrelevant_frames(n_frames:int, relevant:Sequence[int], k:int|None=None, rng:random.Random|None=None) -> list[int]:
+# %% ../nbs/20_perturb.ipynb #e22f544f
+def irrelevant_frames(n:int, relevant:Sequence[int], k:int|None=None, rng:random.Random|None=None) -> list[int]:
     "S_b outside the relevant set: all other frames, or `k` of them drawn with `rng`."
-    rest = [i for i in range(n_frames) if i not in set(relevant)]
+    rest = [i for i in range(n) if i not in set(relevant)]
     if not rest: raise PerturbationError("every frame is relevant: no irrelevant frames to answer from")
     return rest if k is None else sorted((rng or random.Random(0)).sample(rest, min(k, len(rest))))
 
+# %% ../nbs/20_perturb.ipynb #f0d384d6
 def incomplete_frames(relevant:Sequence[int], n_remove:int, rng:random.Random) -> list[int]:
     "S_b inside the relevant set: `relevant` with `n_remove` frames removed at random (order kept)."
     if not 0 < n_remove < len(relevant): raise PerturbationError(f"cannot remove {n_remove} of {len(relevant)} relevant frames")
@@ -107,14 +147,18 @@ def downscale(frames:np.ndarray, # (T, H, W, 3) uint8
     "Frames shrunk so the short side is `size` pixels, then resized back: the detail is gone, the shape is not."
     t, h, w, _ = frames.shape
     small = (max(1, round(w * size / min(h, w))), max(1, round(h * size / min(h, w))))
-    return np.stack([np.asarray(Image.fromarray(f).resize(small, Image.BILINEAR).resize((w, h), Image.BILINEAR)) for f in frames])
+    return np.stack(
+        [np.asarray(Image.fromarray(f).resize(small, Image.BILINEAR).resize((w, h), Image.BILINEAR)) for f in frames]
+    )
 
+# %% ../nbs/20_perturb.ipynb #301544b1
 def colour_jitter(frames:np.ndarray, rng:random.Random, brightness:float=0.5, hue:float=0.3) -> np.ndarray:
     "Frames with one random brightness factor in `1 ± brightness` and one hue shift in `± hue` for the whole clip."
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
     x = TF.adjust_hue(TF.adjust_brightness(x, rng.uniform(1 - brightness, 1 + brightness)), rng.uniform(-hue, hue))
     return x.permute(0, 2, 3, 1).numpy()
 
+# %% ../nbs/20_perturb.ipynb #ad9503f2
 def apply_corruption(frames:np.ndarray, kind:str, rng:random.Random) -> np.ndarray:
     "`frames` after the named corruption: `downscale`, `colour` (drawn with `rng`), or `''` (unchanged)."
     if kind == "downscale": return downscale(frames)
@@ -122,6 +166,7 @@ def apply_corruption(frames:np.ndarray, kind:str, rng:random.Random) -> np.ndarr
     if kind: raise ValueError(f"unknown corruption {kind!r}: use downscale, colour or ''")
     return frames
 
+# %% ../nbs/20_perturb.ipynb #17ec6168
 def corrupt_frames(frames:np.ndarray, rng:random.Random) -> tuple[np.ndarray, str]:
     "Downscaled or colour-jittered frames, 50/50; returns the frames and which corruption (`downscale`/`colour`)."
     kind = "downscale" if rng.random() < .5 else "colour"
@@ -136,26 +181,9 @@ HALLUCINATION_PROMPTS = (
     "Imagine and describe additional everyday activities or interactions taking place just out of frame in the video.",
     "Augment the video with details of potential events or interactions that are plausible over time.",
     "Conceive of and detail natural phenomena, such as weather changes or animal movements, that could realistically occur "
-    "during the video's duration. Make the description affirmative.")
+    "during the video's duration. Make the description affirmative.",
+)
 
 def hallucination_prompt(rng:random.Random) -> str:
     "One of TimeWarp-Implicit's hallucination prompts, drawn with `rng`."
     return rng.choice(HALLUCINATION_PROMPTS)
-
-# %% ../nbs/20_perturb.ipynb #ab1b43a7
-def plot_strips(strips:dict, # label → (T, H, W, 3) frames, or `None` for a gap
-                labels:dict|None=None, path=None):
-    "Rows of frames, one row per label; `labels[label]` are per-frame captions."
-    import matplotlib.pyplot as plt
-    n = max(len(f) for f in strips.values() if f is not None)
-    fig, axs = plt.subplots(len(strips), n, figsize=(n * .9, len(strips) * 1.0), squeeze=False)
-    for row, (name, frames) in zip(axs, strips.items()):
-        for j, ax in enumerate(row):
-            ax.set_xticks([]); ax.set_yticks([]); [s.set_visible(False) for s in ax.spines.values()]
-            if frames is not None and j < len(frames):
-                ax.imshow(frames[j])
-                if labels and name in labels: ax.set_title(str(labels[name][j]), fontsize=7, pad=2)
-        row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    fig.tight_layout(pad=0.2)
-    if path: fig.savefig(path, dpi=110)
-    return fig

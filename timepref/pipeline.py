@@ -25,6 +25,7 @@ __all__ = ['VIDEO_SUFFIXES', 'Skip', 'ItemResult', 'keep_lines', 'read_progress'
 class Skip(Exception):
     "Raised by a step to skip its whole item; the message is the counted reason."
 
+# %% ../nbs/30_pipeline.ipynb #30af3c18
 @dataclass
 class ItemResult:
     "What a step made of one item: `records` per output name, and `skips` counted by reason (parts it dropped)."
@@ -45,6 +46,7 @@ def _line_ends(path:Path) -> list[int]:
             if line.endswith(b"\n"): ends.append(pos)
     return ends
 
+# %% ../nbs/30_pipeline.ipynb #6b1a20a7
 def keep_lines(path, n:int) -> int:
     "Truncate `path` to its first `n` complete lines; returns how many bytes were cut."
     path = Path(path)
@@ -76,23 +78,30 @@ def read_progress(path) -> tuple[dict|None, dict[str, dict]]:
         done[d["key"]] = d
     return settings, done
 
+# %% ../nbs/30_pipeline.ipynb #a9c11d0c
 def check_settings(old:dict|None, new:dict, path):
     "Refuse to resume `path` if it was started with settings other than `new` (compared as JSON: tuples are lists)."
     new = json.loads(json.dumps(new))
     if old is None or old == new: return
     diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    raise RecordError(f"was started with other settings ({diff[0]}: {old.get(diff[0])!r} then, {new.get(diff[0])!r} now); "
-                      "use another output or delete it and its progress log", path, field=diff[0])
+    raise RecordError(
+        f"was started with other settings ({diff[0]}: {old.get(diff[0])!r} then, {new.get(diff[0])!r} now); "
+        "use another output or delete it and its progress log",
+        path,
+        field=diff[0],
+    )
 
 # %% ../nbs/30_pipeline.ipynb #2aaca356
 def sibling(out, tag:str, ext:str=".jsonl") -> Path:
     "A file next to output `out`: `pairs.jsonl` -> `pairs.{tag}{ext}`."
     out = Path(out); return out.with_name(out.name.removesuffix(".jsonl") + f".{tag}{ext}")
 
+# %% ../nbs/30_pipeline.ipynb #73176b04
 def progress_path(out) -> Path:
     "The progress log that goes with output file `out`."
     return sibling(out, "progress")
 
+# %% ../nbs/30_pipeline.ipynb #096a5fca
 def _restore(outputs:dict[str, Path], done:dict[str, dict], log:Path):
     "Cut each output back to the records of the logged items (refusing to cut records no log vouches for at all)."
     if not log.exists():
@@ -102,6 +111,7 @@ def _restore(outputs:dict[str, Path], done:dict[str, dict], log:Path):
         keep_lines(path, sum(d["counts"].get(name, 0) for d in done.values()))
         path.parent.mkdir(parents=True, exist_ok=True); path.touch()   # an output with no records is an empty file, not a missing one
 
+# %% ../nbs/30_pipeline.ipynb #238dcc62
 @contextmanager
 def _locked(log:Path):
     "Hold an exclusive lock on `log`'s lock file: two runs into one output would interleave their records."
@@ -111,6 +121,7 @@ def _locked(log:Path):
         except BlockingIOError: raise RecordError("another run is writing this output", log) from None
         yield
 
+# %% ../nbs/30_pipeline.ipynb #365b37b7
 def _safe(step:Callable) -> Callable:
     def run(item):
         try: return step(item)
@@ -127,6 +138,7 @@ def _write(key:str, res:ItemResult, outputs:dict[str, Path], log:Path, encode:Ca
         if res.records.get(name): append_jsonl([encode(r) for r in res.records[name]], path)
     append_jsonl([{"key": key, "counts": {k: len(v) for k, v in res.records.items() if v}, "skips": dict(res.skips)}], log)
 
+# %% ../nbs/30_pipeline.ipynb #b7ec1d5f
 def _summary(done:dict[str, dict], failed:Counter, outputs:dict, resumed:int, seconds:float) -> dict:
     skips = Counter()
     for d in done.values(): skips.update(d["skips"])
@@ -161,6 +173,7 @@ def run_items(items:Iterable[tuple[str, Any]],   # (stable key, item) pairs, in 
         if batch_size > 1: step, items = _batched(step), _chunk(items, batch_size, done)
         return _run(items, keys, step, outputs, log, encode, workers, desc, progress, done, t0)
 
+# %% ../nbs/30_pipeline.ipynb #6a319a86
 def _run(items, keys, step, outputs, log, encode, workers, desc, progress, done, t0) -> dict:
     resumed, todo, failed = len(done), [(k, it) for k, it in items if k not in done], Counter()
     with ThreadPoolExecutor(max(1, workers)) as ex:
@@ -172,10 +185,12 @@ def _run(items, keys, step, outputs, log, encode, workers, desc, progress, done,
                 done[k] = {"key": k, "counts": {n: len(v) for n, v in r.records.items() if v}, "skips": dict(r.skips)}
     return _summary({k: done[k] for k in keys if k in done}, failed, outputs, resumed, time.perf_counter() - t0)
 
+# %% ../nbs/30_pipeline.ipynb #e504cb8b
 class _Chunk(list):
     "All `(key, item)`s of one batch, and the keys still to write (`todo`)."
     todo: set
 
+# %% ../nbs/30_pipeline.ipynb #502b5b13
 def _chunk(items:list, size:int, done:dict) -> list:
     "Items in batches by their position in the whole list; a batch with anything left to do is run whole, as the first run ran it."
     out = []
@@ -184,6 +199,7 @@ def _chunk(items:list, size:int, done:dict) -> list:
         if c.todo: out.append((f"batch:{c[0][0]}", c))
     return out
 
+# %% ../nbs/30_pipeline.ipynb #10fc01d8
 def _batched(step:Callable) -> Callable:
     "A step over one `_Chunk`: `step` on all its items (so seeded sampling sees the same batch), results kept for the keys to do."
     def run(chunk):
@@ -238,6 +254,7 @@ def _duplicate(rec, seen:set, path, line:int|None=None):
     if rec.id in seen: return RecordError(f"duplicate id {rec.id!r}", path, line, "id")
     seen.add(rec.id); return rec
 
+# %% ../nbs/30_pipeline.ipynb #fe161488
 def _line_items(path:Path, parse:Callable[[dict], Any]) -> list[tuple[str, Any]]:
     "`(key, record or RecordError)` per line of a JSONL file: the record's id, or `file:line` for a bad line."
     items, seen = [], set()
@@ -251,6 +268,7 @@ def _line_items(path:Path, parse:Callable[[dict], Any]) -> list[tuple[str, Any]]
         items.append((f"{path.name}:{i}" if isinstance(rec, RecordError) else rec.id, rec))
     return items
 
+# %% ../nbs/30_pipeline.ipynb #0489275f
 def _jsonl_items(path:Path) -> list[tuple[str, Any]]:
     "`(key, record or error)` per line of a `VideoRecord` JSONL; relative video paths resolve against its folder."
     def parse(d):
@@ -263,12 +281,25 @@ def timewarp_annotation_record(d:dict, videos:Path) -> VideoRecord:
     for k in ("video", "description", "scene_timestamps"):
         if k not in d: raise RecordError("missing field of a TimeWarp annotation", field=k)
     if len(d["description"]) != len(d["scene_timestamps"]):
-        raise RecordError(f"{len(d['description'])} descriptions for {len(d['scene_timestamps'])} timestamps", field="scene_timestamps")
-    scenes = [from_dict(Scene, {"start": s, "end": e, "caption": c}) for c, (s, e) in zip(d["description"], d["scene_timestamps"])]
+        raise RecordError(
+            f"{len(d['description'])} descriptions for {len(d['scene_timestamps'])} timestamps", field="scene_timestamps"
+        )
+    scenes = [
+        from_dict(Scene, {"start": s, "end": e, "caption": c}) for c, (s, e) in zip(d["description"], d["scene_timestamps"])
+    ]
     vid = Path(d.get("annotation_filename") or d["video"]).stem
-    return validate(VideoRecord(vid, str((videos / d["video"]).resolve()), scenes[-1].end if scenes else 0.0, 0.0, scenes,
-                                {"source": "timewarp-annotation"}))
+    return validate(
+        VideoRecord(
+            vid,
+            str((videos / d["video"]).resolve()),
+            scenes[-1].end if scenes else 0.0,
+            0.0,
+            scenes,
+            {"source": "timewarp-annotation"},
+        )
+    )
 
+# %% ../nbs/30_pipeline.ipynb #3d8b8cd1
 def _folder_items(folder:Path, videos:Path) -> list[tuple[str, Any]]:
     items, seen = [], set()
     for f in sorted(folder.glob("*.json")):
@@ -292,6 +323,7 @@ def raw_video_items(folder) -> list[tuple[str, Any]]:
         items.append((f.stem if isinstance(rec, VideoRecord) else f.name, rec))   # keys stay unique
     return items
 
+# %% ../nbs/30_pipeline.ipynb #774eb4d7
 def video_items(world=None,          # a world folder (its videos.jsonl)
                 annotations=None,    # a VideoRecord JSONL, or a folder of TimeWarp annotation JSON files
                 videos=None,         # the videos of an annotation folder (default: its sibling `videos/`); alone: raw videos
@@ -309,6 +341,7 @@ def video_items(world=None,          # a world folder (its videos.jsonl)
     if split: items = [(k, r) for k, r in items if not isinstance(r, VideoRecord) or r.meta.get("split", split) == split]
     return items[:limit]
 
+# %% ../nbs/30_pipeline.ipynb #7a573d5a
 def need_record(item, what:str="annotation", scenes:bool=True):
     """The item's record, or `Skip` with the reason it could not be read (with `scenes`: also when it has no scenes, or
     when its scenes or duration do not fit the video file: timings a re-cut would otherwise carry on)."""
@@ -318,6 +351,7 @@ def need_record(item, what:str="annotation", scenes:bool=True):
         _fits_video(item, what)
     return item
 
+# %% ../nbs/30_pipeline.ipynb #cde481d2
 def _fits_video(rec:VideoRecord, what:str):
     "`Skip` if the scenes end past the video file, or the record claims more duration than the file has (a trimmed record may claim less)."
     from timepref.video import VideoReadError, video_meta
@@ -325,7 +359,9 @@ def _fits_video(rec:VideoRecord, what:str):
     except VideoReadError as e: raise Skip(f"unreadable video: {e.reason}") from None
     tol = 1 / m.fps + 1e-6
     if rec.scenes[-1].end > m.duration + tol:
-        raise Skip(f"bad {what}: scenes end past the video (the last at {rec.scenes[-1].end:g} s, the file lasts {m.duration:g} s)")
+        raise Skip(
+            f"bad {what}: scenes end past the video (the last at {rec.scenes[-1].end:g} s, the file lasts {m.duration:g} s)"
+        )
     if rec.duration > m.duration + max(tol, 0.02 * m.duration):
         raise Skip(f"bad {what}: duration {rec.duration:g} s, but the file lasts {m.duration:g} s")
 

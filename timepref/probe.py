@@ -14,6 +14,7 @@ import numpy as np
 from .eval import make_scorer, readable
 from .prompts import STATEMENTS, order_statement
 from .records import MCQItem, VideoRecord
+from .collate import N_FRAMES
 
 # %% auto #0
 __all__ = ['CATEGORIES', 'probe_items', 'probe_scores', 'probe_units', 'evaluate_probe', 'plot_probe']
@@ -22,9 +23,14 @@ __all__ = ['CATEGORIES', 'probe_items', 'probe_scores', 'probe_units', 'evaluate
 CATEGORIES = {"near": 1, "moderately far": 2, "very far": 3}   # hops from the middle event (very far: 3 or more)
 def _partner(m:int, n:int, hops:int, side:str, rng:random.Random, far:bool) -> int|None:
     "The event `hops` away from the middle `m` on `side` (any event at least that far for `far`), or None."
-    cands = [j for j in range(n) if (j < m if side == "before" else j > m) and (abs(j - m) >= hops if far else abs(j - m) == hops)]
+    cands = [
+        j
+        for j in range(n)
+        if (j < m if side == "before" else j > m) and (abs(j - m) >= hops if far else abs(j - m) == hops)
+    ]
     return rng.choice(cands) if cands else None
 
+# %% ../nbs/53_probe.ipynb #797e9497
 def probe_items(rec:VideoRecord, seed:int=0) -> list[MCQItem]:
     "The probe's yes/no statements for one video with 4+ events: 4 per subcategory it has (`category` = `cat/before|after`)."
     caps, n = [s.caption for s in rec.scenes], len(rec.scenes)
@@ -39,8 +45,19 @@ def probe_items(rec:VideoRecord, seed:int=0) -> list[MCQItem]:
             for k, (a, rel, b, true) in enumerate(STATEMENTS):
                 a, b = (x, y)[a], (x, y)[b]
                 q = order_statement(caps[a], rel, caps[b])
-                out.append(MCQItem(f"{rec.id}-{cat.replace(' ', '_')}-{side}-{k}", rec.path, q, ["yes", "no"], 0 if true else 1, "probe",
-                                   f"{cat}/{side}", group=rec.id, meta={"category": cat, "side": side, "statement": k, "events": [m, j], "separation_s": sep}))
+                out.append(
+                    MCQItem(
+                        f"{rec.id}-{cat.replace(' ', '_')}-{side}-{k}",
+                        rec.path,
+                        q,
+                        ["yes", "no"],
+                        0 if true else 1,
+                        "probe",
+                        f"{cat}/{side}",
+                        group=rec.id,
+                        meta={"category": cat, "side": side, "statement": k, "events": [m, j], "separation_s": sep},
+                    )
+                )
     return out
 
 # %% ../nbs/53_probe.ipynb #0ee6da3c
@@ -55,6 +72,7 @@ def _criteria(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int, cat_k:int
     return ({k: sum(v) >= sub_k for k, v in sub.items() if len(v) == 4},
             {k: sum(s["before"] + s["after"]) >= cat_k for k, s in cat.items() if len(s) == 2})
 
+# %% ../nbs/53_probe.ipynb #2694f74d
 def probe_scores(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int=3, cat_k:int=5) -> dict:
     "Share of (video, subcategory) with `sub_k`/4 right and of (video, category) with `cat_k`/8 right; statement accuracy; yes rate."
     subs, cats = _criteria(items, rows, sub_k, cat_k)
@@ -62,11 +80,17 @@ def probe_scores(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int=3, cat_
     for (_, name), met in subs.items(): by_sub[name].append(met)
     for (_, name), met in cats.items(): by_cat[name].append(met)
     mean = lambda v: float(np.mean(v)) if v else float("nan")
-    return {"subcategory": {k: mean(v) for k, v in sorted(by_sub.items())}, "category": {k: mean(v) for k, v in sorted(by_cat.items())},
-            "n_subcategory": {k: len(v) for k, v in sorted(by_sub.items())}, "n_category": {k: len(v) for k, v in sorted(by_cat.items())},
-            "statement_accuracy": mean([r["correct"] for r in rows]), "yes_rate": mean([r["pred"] == 0 for r in rows]),
-            "criteria": {"subcategory": f"{sub_k}/4", "category": f"{cat_k}/8"}}
+    return {
+        "subcategory": {k: mean(v) for k, v in sorted(by_sub.items())},
+        "category": {k: mean(v) for k, v in sorted(by_cat.items())},
+        "n_subcategory": {k: len(v) for k, v in sorted(by_sub.items())},
+        "n_category": {k: len(v) for k, v in sorted(by_cat.items())},
+        "statement_accuracy": mean([r["correct"] for r in rows]),
+        "yes_rate": mean([r["pred"] == 0 for r in rows]),
+        "criteria": {"subcategory": f"{sub_k}/4", "category": f"{cat_k}/8"},
+    }
 
+# %% ../nbs/53_probe.ipynb #27052316
 def probe_units(items:Sequence[MCQItem], rows:Sequence[dict], cat_k:int=5) -> dict[str, dict]:
     """Per score, `{unit: (value, video)}` for paired statistics (`timepref.stats`): `probe` (a statement right),
     `probe_yes` (answered yes) and `probe_<category>` (a video's category with `cat_k` of 8 right)."""
@@ -78,18 +102,33 @@ def probe_units(items:Sequence[MCQItem], rows:Sequence[dict], cat_k:int=5) -> di
     return out
 
 # %% ../nbs/53_probe.ipynb #785a34d9
-def evaluate_probe(model_dir, data, scorer:str="loglik", n_frames:int=8, split:str|None="test", limit:int|None=None, seed:int=0,
+def evaluate_probe(model_dir, data, scorer:str="loglik", n_frames:int=N_FRAMES, split:str|None="test", limit:int|None=None, seed:int=0,
                    batch_size:int=8, out=None) -> dict:
     "The probe on the videos of a world folder or a `VideoRecord` JSONL (`split` kept), scored by `scorer`; returns (and writes) the result."
     from timepref.pipeline import video_items
     p = Path(data)
-    recs = [r for _, r in (video_items(world=p, split=split) if p.is_dir() else video_items(annotations=p, split=split)) if isinstance(r, VideoRecord)]
+    recs = [
+        r
+        for _, r in (video_items(world=p, split=split) if p.is_dir() else video_items(annotations=p, split=split))
+        if isinstance(r, VideoRecord)
+    ]
     items = [it for r in recs[:limit] for it in probe_items(r, seed)]
     if not items: raise ValueError(f"{data}: no {split or ''} videos with 4 or more events")
     ok, skipped = readable(items)
     rows = make_scorer(scorer, model_dir, n_frames, batch_size, 4, seed)(ok)
-    res = {"model": str(model_dir), "benchmark": "probe", "data": str(data), "scorer": scorer, "n_frames": n_frames, "seed": seed,
-           "videos": len({it.group for it in ok}), "statements": len(ok), "skipped": dict(skipped), **probe_scores(ok, rows), "rows": rows}
+    res = {
+        "model": str(model_dir),
+        "benchmark": "probe",
+        "data": str(data),
+        "scorer": scorer,
+        "n_frames": n_frames,
+        "seed": seed,
+        "videos": len({it.group for it in ok}),
+        "statements": len(ok),
+        "skipped": dict(skipped),
+        **probe_scores(ok, rows),
+        "rows": rows,
+    }
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
     return res
 

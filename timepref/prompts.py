@@ -42,6 +42,7 @@ class ParseError(ValueError):
         self.reason, self.text = reason, text
         super().__init__(f"{reason}: {text[:200]!r}")
 
+# %% ../nbs/21_prompts.ipynb #e923da58
 @dataclass(frozen=True)
 class Task:
     "What to ask (`prompt`), how to read the reply (`parse`), and how to write that reply offline (`rules`)."
@@ -58,19 +59,22 @@ def caption_block(captions:Sequence[str]) -> str:
     "Scene captions as a numbered list, in the order given."
     return "\n".join(f"Scene {i + 1}: {c}" for i, c in enumerate(captions))
 
+# %% ../nbs/21_prompts.ipynb #c9d78ae0
 def clause(caption:str) -> str:
     "A caption as a clause: no final period, lower-case first letter."
     c = caption.strip().rstrip(".")
     return c[:1].lower() + c[1:]
 
-
 # %% ../nbs/21_prompts.ipynb #051e0748
-TEMPORAL_QA = Prompt("temporal_qa", "1",
+TEMPORAL_QA = Prompt(
+    "temporal_qa",
+    "1",
     "You write questions that test whether someone watched a video in the right order.",
     "Here are the scenes of a video, in order:\n{captions}\n\n"
     "Write 3 question-answer pairs about the temporal order of events: what happens at the beginning or the end, and "
     "what happens before or after a given event. Each answer must follow from the order of the scenes. Reply exactly as:\n"
-    "Q1: ...\nA1: ...\nQ2: ...\nA2: ...\nQ3: ...\nA3: ...")
+    "Q1: ...\nA1: ...\nQ2: ...\nA2: ...\nQ3: ...\nA3: ...",
+)
 
 def parse_qa(text:str) -> list[tuple[str, str]]:
     "`(question, answer)` pairs from `Q1:/A1:` lines."
@@ -84,22 +88,33 @@ def parse_qa(text:str) -> list[tuple[str, str]]:
 def neighbour_questions(caps:Sequence[str], rng:random.Random) -> list[tuple[str, str]]:
     "A 'right after' and a 'right before' question about random scenes of `caps` (≥ 2), with their answers."
     i, j = rng.randrange(len(caps) - 1), rng.randrange(1, len(caps))
-    return [(f"What happens right after {clause(caps[i])}?", caps[i + 1]), (f"What happens right before {clause(caps[j])}?", caps[j - 1])]
+    return [
+        (f"What happens right after {clause(caps[i])}?", caps[i + 1]),
+        (f"What happens right before {clause(caps[j])}?", caps[j - 1]),
+    ]
 
+# %% ../nbs/21_prompts.ipynb #03ea49ac
 def qa_rules(captions:Sequence[str]) -> str:
     "Three `Q/A` pairs about the order of `captions`, written without a model."
     caps, rng = list(captions), seeded("qa", list(captions))
     if len(caps) < 2: return "There is only one scene, so there is no order to ask about."
-    edge = ("What happens at the beginning of the video?", caps[0]) if rng.random() < .5 else ("What happens at the end of the video?", caps[-1])
+    edge = (
+        ("What happens at the beginning of the video?", caps[0])
+        if rng.random() < 0.5
+        else ("What happens at the end of the video?", caps[-1])
+    )
     qa = [edge, *neighbour_questions(caps, rng)]
     return "\n".join(f"Q{k}: {q}\nA{k}: {a}" for k, (q, a) in enumerate(qa, 1))
 
 TEMPORAL_QA_TASK = Task(TEMPORAL_QA, parse_qa, qa_rules)
 
 # %% ../nbs/21_prompts.ipynb #d49608c5
-ANSWER = Prompt("answer_from_captions", "1",
+ANSWER = Prompt(
+    "answer_from_captions",
+    "1",
     "You answer questions about a video using only its scene descriptions, taken to be in order.",
-    "Scenes of the video, in order:\n{captions}\n\nQuestion: {question}\nReply in one sentence, exactly as:\nAnswer: ...")
+    "Scenes of the video, in order:\n{captions}\n\nQuestion: {question}\nReply in one sentence, exactly as:\nAnswer: ...",
+)
 
 def parse_answer(text:str) -> str:
     "The text after `Answer:`."
@@ -107,11 +122,13 @@ def parse_answer(text:str) -> str:
     if not m or not m.group(1).strip(): raise ParseError("no answer line", text)
     return m.group(1).strip().splitlines()[0].strip()
 
+# %% ../nbs/21_prompts.ipynb #35392799
 def _find(caps:Sequence[str], text:str) -> int|None:
     "Index of the caption whose clause appears in `text` (the longest match)."
     hits = [i for i, c in enumerate(caps) if clause(c).lower() in text.lower()]
     return max(hits, key=lambda i: len(caps[i])) if hits else None
 
+# %% ../nbs/21_prompts.ipynb #a612d08b
 NO_ANSWER = "The scenes do not say."
 
 def answer_rules(captions:Sequence[str], question:str) -> str:
@@ -145,6 +162,7 @@ def parse_mcq(text:str) -> list[tuple[str, list[str], int]]:
     if not out: raise ParseError("no well-formed MCQ", text)
     return out
 
+# %% ../nbs/21_prompts.ipynb #6a1b94f8
 def mcq_rules(captions:Sequence[str]) -> str:
     "Up to three 4-option questions (right after / right before / first) whose options are the video's own scenes."
     caps, rng = list(captions), seeded("mcq", list(captions))
@@ -154,7 +172,9 @@ def mcq_rules(captions:Sequence[str]) -> str:
     for k, (q, right) in enumerate(qs, 1):
         wrong = rng.sample([c for c in caps if c != right], 3)
         opts = wrong + [right]; rng.shuffle(opts)
-        blocks.append(f"Q{k}: {q}\n" + "\n".join(f"{l}. {o}" for l, o in zip("ABCD", opts)) + f"\nAnswer: {'ABCD'[opts.index(right)]}")
+        blocks.append(
+            f"Q{k}: {q}\n" + "\n".join(f"{l}. {o}" for l, o in zip("ABCD", opts)) + f"\nAnswer: {'ABCD'[opts.index(right)]}"
+        )
     return "\n\n".join(blocks)
 
 MCQ_TASK = Task(MCQ, parse_mcq, mcq_rules)
@@ -164,6 +184,7 @@ def option_block(options:Sequence[str]) -> str:
     "Options as `A. …` lines."
     return "\n".join(f"{'ABCDEFGH'[i]}. {o}" for i, o in enumerate(options))
 
+# %% ../nbs/21_prompts.ipynb #f46bac0b
 MCQ_ANSWER = Prompt("answer_mcq_from_captions", "1",
     "You answer multiple-choice questions about a video using only its scene descriptions, taken to be in order.",
     "Scenes of the video, in order:\n{captions}\n\nQuestion: {question}\n{options}\n\n"
@@ -175,6 +196,7 @@ def parse_option(text:str) -> int:
     if not m: raise ParseError("no option letter", text)
     return "ABCDEFGH".index(m.group(1))
 
+# %% ../nbs/21_prompts.ipynb #6edc6b75
 def mcq_answer_rules(captions:Sequence[str], question:str, options:Sequence[str]) -> str:
     "`Answer: <letter>` of the option that `answer_rules` gives for `question` on `captions`, if one does."
     said = parse_answer(answer_rules(captions, question)).lower()
@@ -187,21 +209,25 @@ FORMATS = {"captions": caption_block, "options": option_block}  # how list input
 # %% ../nbs/21_prompts.ipynb #1e2ff906
 def _sentences(text:str) -> list[str]: return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if len(s.split()) > 1]
 
+# %% ../nbs/21_prompts.ipynb #528c1b16
 _STOP = {"a", "an", "the", "on", "to", "of", "in", "and", "then", "first", "finally", "background", "video", "it", "is"}
 
 def _words(text:str) -> set[str]: return {w for w in re.findall(r"[a-z]+", text.lower()) if w not in _STOP}
 
+# %% ../nbs/21_prompts.ipynb #8e96184d
 def overlap(a:str, b:str) -> float:
     "Word-level F1 of the content words of `a` and `b` (0..1): partial credit for a partly right statement."
     wa, wb = _words(a), _words(b)
     common = len(wa & wb)
     return 2 * common / (len(wa) + len(wb)) if common else 0.0
 
+# %% ../nbs/21_prompts.ipynb #3824fb67
 def _match(captions:Sequence[str], sentence:str, at_least:float=0.5) -> tuple[int, float]|None:
     "The caption `sentence` states best, and how well, if at least `at_least`."
     f, i = max((overlap(c, sentence), i) for i, c in enumerate(captions))
     return (i, f) if f >= at_least else None
 
+# %% ../nbs/21_prompts.ipynb #47d6f227
 def grounding(captions:Sequence[str], text:str) -> float:
     "How well `text` retells `captions` (0..1): mean over sentences of how well each states a scene × share of steps in order."
     sents = _sentences(text)
@@ -223,6 +249,7 @@ def parse_judgment(text:str) -> tuple[bool, int]:
     if not (c and s): raise ParseError("no correct/score lines", text)
     return c.group(1).lower() == "yes", int(s.group(1))
 
+# %% ../nbs/21_prompts.ipynb #c31db318
 def judge_rules(captions:Sequence[str], question:str, answer:str) -> str:
     "A judgment: 5 × how well the answer states the one right scene (first, last, after, before questions), or 5 × `grounding` (open questions)."
     right = parse_answer(answer_rules(captions, question))
@@ -234,11 +261,14 @@ JUDGE_TASK = Task(JUDGE, parse_judgment, judge_rules)
 # %% ../nbs/21_prompts.ipynb #800f3fed
 TPO_TYPES = ("sequence", "temporal order", "action", "attribute")
 
-TPO_QUESTIONS = Prompt("tpo_questions", "1",
+TPO_QUESTIONS = Prompt(
+    "tpo_questions",
+    "1",
     "You write questions about a video clip from descriptions of its frames.",
     "Descriptions of frames sampled in order from a video clip:\n{captions}\n\n"
     f"Write one question of each of these types: {', '.join(TPO_TYPES)}. Each question must be answerable only by watching the clip, "
-    "and answerable from the descriptions. Reply exactly as, for each question k:\nQk (<type>): ...")
+    "and answerable from the descriptions. Reply exactly as, for each question k:\nQk (<type>): ...",
+)
 
 def parse_questions(text:str) -> list[tuple[str, str]]:
     "`(type, question)` from `Qk (type): …` lines."
@@ -252,14 +282,21 @@ def _subject(caption:str) -> str:
     words = clause(caption).split()
     return " ".join(words[1:3]) if len(words) > 3 and words[0] in ("a", "an", "the") else " ".join(words[:2])
 
+# %% ../nbs/21_prompts.ipynb #b45611fa
 def tpo_questions_rules(captions:Sequence[str]) -> str:
     "One question of each of `TPO_TYPES` about the captioned frames."
     caps, rng = list(captions), seeded("tpo", list(captions))
     i = rng.randrange(len(caps))
-    make = {"sequence": "Describe what happens in the clip, in order.",
-            "temporal order": f"What happens right after {clause(caps[i])}?" if i + 1 < len(caps) else f"What happens right before {clause(caps[i])}?",
-            "action": f"What does the {_subject(caps[i])} do?",
-            "attribute": f"What is the background when the {_subject(caps[i])} is shown?"}
+    make = {
+        "sequence": "Describe what happens in the clip, in order.",
+        "temporal order": (
+            f"What happens right after {clause(caps[i])}?"
+            if i + 1 < len(caps)
+            else f"What happens right before {clause(caps[i])}?"
+        ),
+        "action": f"What does the {_subject(caps[i])} do?",
+        "attribute": f"What is the background when the {_subject(caps[i])} is shown?",
+    }
     return "\n".join(f"Q{k} ({t}): {make[t]}" for k, t in enumerate(TPO_TYPES, 1))
 
 # %% ../nbs/21_prompts.ipynb #ccfcf95c
@@ -304,6 +341,7 @@ def parse_summary(text:str) -> str:
     if not (t := " ".join(text.split())): raise ParseError("empty summary", text)
     return t
 
+# %% ../nbs/21_prompts.ipynb #e4b6d1da
 def summary_rules(captions:Sequence[str]) -> str:
     "Every caption as a sentence, in the order given: `First, … Then, … Finally, …`."
     cs = [clause(c) for c in captions]
@@ -311,7 +349,16 @@ def summary_rules(captions:Sequence[str]) -> str:
     return " ".join(f"{w}, {c}." for w, c in zip(["First"] + ["Then"] * (len(cs) - 2) + ["Finally"], cs))
 
 TEMPLE_SUMMARY_TASK = Task(TEMPLE_SUMMARY, parse_summary, summary_rules)
-ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TASK, TPO_QUESTIONS_TASK, TPO_FILTER_TASK, TEMPLE_SUMMARY_TASK)
+ALL_TASKS = (
+    TEMPORAL_QA_TASK,
+    ANSWER_TASK,
+    MCQ_TASK,
+    MCQ_ANSWER_TASK,
+    JUDGE_TASK,
+    TPO_QUESTIONS_TASK,
+    TPO_FILTER_TASK,
+    TEMPLE_SUMMARY_TASK,
+)
 
 # %% ../nbs/21_prompts.ipynb #a59d43db
 def describe_answer(captions:Sequence[str]) -> str:

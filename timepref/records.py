@@ -22,6 +22,7 @@ class Scene:
     caption: str
     meta: dict = field(default_factory=dict)  # structured ground truth, source fields (e.g. FineVideo scene title)
 
+# %% ../nbs/00_records.ipynb #8ef758de
 @dataclass
 class VideoRecord:
     "A video file and its ordered scenes."
@@ -47,6 +48,7 @@ class PrefPair:
     difficulty: Optional[float] = None  # TEMPLE's r, TPO's subset size, ...
     meta: dict = field(default_factory=dict)  # generator, prompt version, seeds
 
+# %% ../nbs/00_records.ipynb #1c8186bc
 @dataclass
 class KTORow:
     "An unpaired example for KTO: `completion` is desirable for `prompt` on `video` iff `label`."
@@ -60,6 +62,7 @@ class KTORow:
     perturbation: str = ""
     meta: dict = field(default_factory=dict)
 
+# %% ../nbs/00_records.ipynb #82ac16ac
 @dataclass
 class SFTRow:
     "A supervised example: answer `prompt` on `video` with `completion`."
@@ -71,6 +74,7 @@ class SFTRow:
     frames: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
 
+# %% ../nbs/00_records.ipynb #54fbd284
 @dataclass
 class MCQItem:
     "A multiple-choice question about `video`; `answer` indexes `options`."
@@ -95,6 +99,7 @@ class RecordError(ValueError):
 # %% ../nbs/00_records.ipynb #81c310e1
 def _is_record(tp) -> bool: return dataclasses.is_dataclass(tp) and isinstance(tp, type)
 
+# %% ../nbs/00_records.ipynb #221a8ca5
 def _check(value, tp, name:str):
     "Return `value` converted to `tp` (nested records built), or raise `RecordError` naming `name`."
     origin, args = get_origin(tp), get_args(tp)
@@ -130,6 +135,7 @@ def _from_dict(cls, d:dict, prefix:str=""):
     _validate(rec, prefix)
     return rec
 
+# %% ../nbs/00_records.ipynb #be4c0c41
 def from_dict(cls, d:dict):
     "Build a record of type `cls` from the JSON object `d`, checking every field."
     if not isinstance(d, dict): raise RecordError(f"expected a JSON object, got {type(d).__name__}")
@@ -138,6 +144,7 @@ def from_dict(cls, d:dict):
 # %% ../nbs/00_records.ipynb #1569e867
 def _frame_s(rec:VideoRecord) -> float: return 1 / rec.fps if rec.fps > 0 else 0.04   # one frame: the timing tolerance
 
+# %% ../nbs/00_records.ipynb #7f463089
 def _validate(rec, prefix:str=""):
     "Semantic checks that types alone cannot express."
     if isinstance(rec, Scene) and not 0 <= rec.start <= rec.end:
@@ -146,6 +153,7 @@ def _validate(rec, prefix:str=""):
         raise RecordError(f"answer {rec.answer} is not an index of {len(rec.options)} options", field=prefix + "answer")
     if isinstance(rec, VideoRecord): _validate_video(rec, prefix)
 
+# %% ../nbs/00_records.ipynb #329b71d6
 def _validate_video(rec:VideoRecord, prefix:str=""):
     "Durations and rates are not negative; scenes come in order, do not overlap and end within the duration."
     for k in ("duration", "fps"):
@@ -153,12 +161,15 @@ def _validate_video(rec:VideoRecord, prefix:str=""):
     tol = _frame_s(rec)
     for k, (a, b) in enumerate(zip(rec.scenes, rec.scenes[1:]), 1):
         if b.start < a.end - tol:
-            raise RecordError(f"scene {k} starts at {b.start} s, before scene {k - 1} ends ({a.end} s): scenes must not "
-                              "overlap", field=f"{prefix}scenes[{k}].start")
+            raise RecordError(
+                f"scene {k} starts at {b.start} s, before scene {k - 1} ends ({a.end} s): scenes must not " "overlap",
+                field=f"{prefix}scenes[{k}].start",
+            )
     if rec.scenes and rec.duration > 0 and rec.scenes[-1].end > rec.duration + tol:
         raise RecordError(f"the last scene ends at {rec.scenes[-1].end} s, past the video's duration {rec.duration} s",
                           field=f"{prefix}scenes[{len(rec.scenes) - 1}].end")
 
+# %% ../nbs/00_records.ipynb #52292bd8
 def validate(rec):
     "`rec` if it passes the checks `from_dict` makes, else `RecordError` naming the field (for records built in code)."
     _validate(rec); return rec
@@ -168,8 +179,10 @@ def to_dict(rec) -> dict:
     "A record as a plain JSON-ready dict."
     return asdict(rec)
 
+# %% ../nbs/00_records.ipynb #d1b57200
 def _dumps(rec) -> str: return json.dumps(to_dict(rec) if _is_record(type(rec)) else rec, ensure_ascii=False)
 
+# %% ../nbs/00_records.ipynb #6096a426
 def write_jsonl(records:Iterable, path) -> Path:
     "Write `records` (dataclasses or dicts) to `path` atomically, one JSON object per line."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,6 +195,7 @@ def write_jsonl(records:Iterable, path) -> Path:
         Path(tmp).unlink(missing_ok=True); raise
     return path
 
+# %% ../nbs/00_records.ipynb #d9ffbe74
 def append_jsonl(records:Iterable, path) -> int:
     "Append `records` to `path`, flushing after each line; returns how many were written."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); n = 0
@@ -205,6 +219,7 @@ def iter_jsonl(path, cls=None) -> Iterator:
             try: yield from_dict(cls, d)
             except RecordError as e: raise RecordError(e.msg, path, i, e.field) from None
 
+# %% ../nbs/00_records.ipynb #ccf73438
 def read_jsonl(path, cls=None) -> list:
     "All records of `path` as a list (see `iter_jsonl`)."
     return list(iter_jsonl(path, cls))

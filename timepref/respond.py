@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np, torch
 from fastcore.basics import patch
-from .collate import FrameLoader, VideoCollator
+from .collate import N_FRAMES, FrameLoader, VideoCollator
 from .records import digest, seeded
 from .models import load_video_llm
 from .perturb import apply_corruption
@@ -32,6 +32,7 @@ class Request:
     def __post_init__(self):
         if self.corrupt not in CORRUPTIONS: raise ValueError(f"corrupt must be one of {CORRUPTIONS}, got {self.corrupt!r}")
 
+# %% ../nbs/24_respond.ipynb #2b89b966
 @dataclass
 class GenConfig:
     "How to decode."
@@ -52,11 +53,16 @@ def corrupted(frames:np.ndarray, kind:str, key:str) -> np.ndarray:
 class VideoResponder:
     "Answers `Request`s with a video LLM, in batches."
     def __init__(self, model, processor, frames:FrameLoader|None=None, gen:GenConfig|None=None, name:str="model"):
-        self.model, self.col, self.gen, self.name = model.eval(), VideoCollator(processor, frames or FrameLoader()), gen or GenConfig(), name
+        self.model, self.col, self.gen, self.name = (
+            model.eval(),
+            VideoCollator(processor, frames or FrameLoader()),
+            gen or GenConfig(),
+            name,
+        )
         self.generations = 0
 
     @classmethod
-    def load(cls, path:str|Path, n_frames:int=8, gen:GenConfig|None=None, **kw) -> "VideoResponder":
+    def load(cls, path:str|Path, n_frames:int=N_FRAMES, gen:GenConfig|None=None, **kw) -> "VideoResponder":
         "A responder for the model saved in (or named by) `path`."
         model, proc = load_video_llm(path, **kw)
         return cls(model, proc, FrameLoader(n_frames=n_frames), gen, name=str(path))
@@ -77,6 +83,7 @@ def _batch(self:VideoResponder, reqs:Sequence[Request]) -> list[list[str]]:
     self.generations += len(texts)
     return [[t.strip() for t in texts[i * g.n:(i + 1) * g.n]] for i in range(len(reqs))]
 
+# %% ../nbs/24_respond.ipynb #4f0fd3e4
 @patch
 def __call__(self:VideoResponder, reqs:Sequence[Request]) -> list[list[str]]:
     "`gen.n` answers per request, in batches of `gen.batch_size`."

@@ -25,6 +25,7 @@ def _completion_positions(model, enc:dict, n_tokens:int, k:int) -> torch.Tensor:
     pos = real + torch.arange(n_tokens, device=real.device) + delta.to(real.device)   # as HF decodes: seen + delta
     return pos.repeat_interleave(k, 0)[None].expand(3, -1, -1)
 
+# %% ../nbs/12_scoring.ipynb #34a36b21
 @torch.no_grad()
 def option_logps(model, col:VideoCollator,
                  items:Sequence[MCQItem],  # questions with the same number of options
@@ -38,7 +39,9 @@ def option_logps(model, col:VideoCollator,
     rows = [{"video": it.video, "prompt": it.question} for it in items]
     texts = [[col.render(r, completion=o) for o in it.options] for r, it in zip(rows, items)]
     clips = list(clips) if clips is not None else [col.frames(it.video) for it in items]
-    enc = col.encode_prompts(rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips])
+    enc = col.encode_prompts(
+        rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips]
+    )
     tok = {key: v.to(model.device) for key, v in enc.items() if key not in vision_inputs(enc)}
     one_d = not hasattr(getattr(model, "model", None), "rope_deltas")                          # no multimodal RoPE
     pos = {"position_ids": (tok["attention_mask"].cumsum(1) - 1).clamp(min=0)} if one_d else {}
@@ -56,15 +59,15 @@ def option_logps(model, col:VideoCollator,
     s = (lp * m).sum(1) / (m.sum(1).clamp(min=1) if per_token else 1)
     return s.cpu().view(len(items), k)
 
-
 # %% ../nbs/12_scoring.ipynb #e00073f7
-def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, batch_size:int=8, progress:bool=False) -> list[dict]:
+def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, batch_size:int=8, progress:bool=False,
+                desc:str="scoring") -> list[dict]:
     "Predict each item by option likelihood, `batch_size` items per forward pass; one result dict per item."
     model.eval(); out = []
     groups = defaultdict(list)
     for it in items: groups[len(it.options)].append(it)
     chunks = [g[i:i + batch_size] for g in groups.values() for i in range(0, len(g), batch_size)]
-    for chunk in tqdm(chunks, disable=not progress, desc="scoring"):
+    for chunk in tqdm(chunks, disable=not progress, desc=desc, unit="batch"):
         for it, lp in zip(chunk, option_logps(model, col, chunk, reverse)):
             pred = int(lp.argmax())
             out.append({"id": it.id, "video": it.video, "category": it.category, "pred": pred, "answer": it.answer,
@@ -79,6 +82,7 @@ def wilson(k:int, n:int, z:float=1.96) -> tuple[float, float]:
     c, h = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
     return (max(0.0, c - h), min(1.0, c + h))
 
+# %% ../nbs/12_scoring.ipynb #90344458
 def accuracy(results:Sequence[dict]) -> dict:
     "Accuracy, its interval, chance, and the same per category."
     k, n = sum(r["correct"] for r in results), len(results)

@@ -29,6 +29,7 @@ def parse_timestamp(ts) -> float|None:
     if int(mi) >= 60 or float(s) >= 60: return None
     return int(h or 0) * 3600 + int(mi) * 60 + float(s)
 
+# %% ../nbs/02_sources.ipynb #8f8a2c80
 def format_timestamp(t:float) -> str:
     "FineVideo's `'HH:MM:SS.mmm'` for `t` seconds."
     ms = round(t * 1000)
@@ -45,6 +46,7 @@ class SourceError(ValueError):
         "The same error for the field `prefix.field` (the whole of `prefix` if it names none) of the file `path`."
         return SourceError(self.msg, path or self.path, ".".join(f for f in (prefix, self.field) if f) or None)
 
+# %% ../nbs/02_sources.ipynb #007f62dd
 _KINDS = {"an object": dict, "a list": list, "a string": str}
 
 def _typed(v, kind:str, field:str):
@@ -56,16 +58,19 @@ def _typed(v, kind:str, field:str):
     got = f"{type(v).__name__} {v!r}" if isinstance(v, (int, float)) else type(v).__name__   # no text in reasons
     raise SourceError(f"expected {'a finite number >= 0' if kind == 'a number' else kind}, got {got}", field=field)
 
+# %% ../nbs/02_sources.ipynb #635a6a63
 def _activities(scene:dict) -> list[dict]:
     "The scene's activities, a null one as `{}`."
     acts = _typed(scene.get("activities"), "a list", "activities") or []
     return [_typed(a, "an object", f"activities[{j}]") or {} for j, a in enumerate(acts)]
 
+# %% ../nbs/02_sources.ipynb #27db4b5f
 def _times(d:dict, key:str, field:str) -> tuple[float|None, float|None]:
     "Start and end seconds of the `{start_timestamp, end_timestamp}` object at `d[key]`."
     ts = _typed(d.get(key), "an object", field) or {}
     return parse_timestamp(ts.get("start_timestamp")), parse_timestamp(ts.get("end_timestamp"))
 
+# %% ../nbs/02_sources.ipynb #9b2cb82a
 def scene_caption(scene:dict) -> str:
     "A FineVideo scene's caption: its activity descriptions joined in order (its title if it has none)."
     descs = [_typed(a.get("description"), "a string", f"activities[{j}].description")
@@ -73,6 +78,7 @@ def scene_caption(scene:dict) -> str:
     text = " ".join(d.strip() for d in descs if d and d.strip())
     return text or (_typed(scene.get("title"), "a string", "title") or "").strip()
 
+# %% ../nbs/02_sources.ipynb #1cd1134e
 def scene_span(scene:dict, span:str="activities") -> tuple[float, float]|None:
     "`(start, end)` seconds of a FineVideo scene from its activities or its own timestamps; `None` if unusable."
     if span == "activities":
@@ -89,12 +95,14 @@ def _scene_meta(sc:dict) -> dict:
     return {"title": _typed(sc.get("title"), "a string", "title"), "scene_id": sc.get("sceneId"),
             **(_typed(sc.get("timepref"), "an object", "timepref") or {})}
 
+# %% ../nbs/02_sources.ipynb #5fba5dac
 def _scene(sc, span:str) -> Scene|None:
     "One scene of an annotation; `None` if its span cannot be read."
     if not isinstance(sc, dict): raise SourceError("scene is not an object")
     caption, meta, sp = scene_caption(sc), _scene_meta(sc), scene_span(sc, span)
     return Scene(sp[0], sp[1], caption, meta) if sp else None
 
+# %% ../nbs/02_sources.ipynb #ac1d0159
 def _parse_finevideo(js, video_path:str, id:str|None, span:str) -> VideoRecord:
     if not isinstance(js, dict): raise SourceError("annotation is not a JSON object")
     cm = js.get("content_metadata")
@@ -115,6 +123,7 @@ def _parse_finevideo(js, video_path:str, id:str|None, span:str) -> VideoRecord:
     meta = {"source": "finevideo", "title": title, "bad_scenes": len(raw) - len(kept), "n_scenes_raw": len(raw)}
     return VideoRecord(vid, str(video_path), dur, float(fps or 0), kept, meta)
 
+# %% ../nbs/02_sources.ipynb #eed4ebbd
 def parse_finevideo(js:dict, video_path:str="", id:str|None=None, span:str="activities", src=None) -> VideoRecord:
     "A `VideoRecord` from one FineVideo annotation `js` (the parquet `json` column or a per-video JSON file)."
     try: return _parse_finevideo(js, video_path, id, span)
@@ -139,12 +148,14 @@ def trim_scenes(rec:VideoRecord, max_end:float=105.0) -> VideoRecord:
         kept.append(s)
     return replace(rec, scenes=kept, duration=kept[-1].end if kept else 0.0)
 
+# %% ../nbs/02_sources.ipynb #aaa62182
 def timewarp_reject_reason(rec:VideoRecord, min_scenes:int=2, drop_bad:bool=True) -> str|None:
     "Why TimeWarp's rules reject `rec` (after trimming), or `None` if it is kept."
     if drop_bad and rec.meta.get("bad_scenes", 0): return "unparseable timestamp"
     if len(rec.scenes) < min_scenes: return f"fewer than {min_scenes} scenes"
     return None
 
+# %% ../nbs/02_sources.ipynb #9664b7f2
 def timewarp_preprocess(rec:VideoRecord, max_end:float=105.0, min_scenes:int=2) -> tuple[VideoRecord|None, str|None]:
     "TimeWarp's rules: trim at the last scene end <= `max_end`, keep if >= `min_scenes` remain; `(record, None)` or `(None, reason)`."
     rec = trim_scenes(rec, max_end)
@@ -174,6 +185,7 @@ def timewarp_annotation(rec:VideoRecord) -> dict:
     return {"video": Path(rec.path).name, "annotation_filename": f"{rec.id}.json",
             "description": [s.caption for s in rec.scenes], "scene_timestamps": [[s.start, s.end] for s in rec.scenes]}
 
+# %% ../nbs/02_sources.ipynb #bc2802a2
 def _prepare_row(js, mp4:bytes, out:Path, max_end:float, min_scenes:int, span:str,
                  written:set[str]) -> tuple[VideoRecord|None, str|None]:
     "`(record, None)` with its video and annotation written under `out`, or `(None, why)`: a reason without paths."

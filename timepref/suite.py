@@ -16,6 +16,7 @@ from .prompts import describe_answer
 from .records import MCQItem, SFTRow, read_jsonl, write_jsonl
 from .stats import chance_at_least
 from .video import cut_video, iter_frames, write_mp4
+from .collate import N_FRAMES
 
 # %% auto #0
 __all__ = ['world_vinoground', 'world_timewar', 'timewar_args', 'world_suite', 'matching_rows', 'evaluate_world', 'SuiteConfig',
@@ -35,13 +36,27 @@ def world_vinoground(world, out, split:str="test", gap_s:float=2.0, limit:int|No
         neg = cut_video(r.path, vids / f"{k}_neg.mp4", [(s.start, s.end) for s in reversed(r.scenes)])
         black = [np.zeros_like(f) for f in iter_frames(pos, 0, 1 / r.fps)] * round(gap_s * r.fps)
         write_mp4([*iter_frames(pos), *black, *iter_frames(neg)], cat / f"{k}.mp4", r.fps)
-        rows.append({"index": k, "major": "world", "minor": f"{len(caps)} scenes", "pos_vid": r.id, "pos_start": 0, "pos_end": r.duration,
-                     "pos_cap": describe_answer(caps), "neg_vid": f"{r.id}-reversed", "neg_start": 0, "neg_end": r.duration, "neg_cap": describe_answer(caps[::-1])})
+        rows.append(
+            {
+                "index": k,
+                "major": "world",
+                "minor": f"{len(caps)} scenes",
+                "pos_vid": r.id,
+                "pos_start": 0,
+                "pos_end": r.duration,
+                "pos_cap": describe_answer(caps),
+                "neg_vid": f"{r.id}-reversed",
+                "neg_start": 0,
+                "neg_end": r.duration,
+                "neg_cap": describe_answer(caps[::-1]),
+            }
+        )
     if not rows: raise ValueError(f"{world}: no {split}-split videos with two or more scenes")
     with open(out / "vinoground.csv", "w", newline="") as f:
         w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
     return out / "vinoground.csv"
 
+# %% ../nbs/54_suite.ipynb #3a38befa
 def _link(src, dst) -> Path:
     "`dst` as a hard link to `src` (a copy where links are not possible)."
     dst = Path(dst); dst.unlink(missing_ok=True)
@@ -49,6 +64,7 @@ def _link(src, dst) -> Path:
     except OSError: shutil.copy(src, dst)
     return dst
 
+# %% ../nbs/54_suite.ipynb #2d320426
 def world_timewar(world, out, split:str="test") -> dict:
     """TimeWar on the world's `split` videos, in the official files, with `shuffled_videos/{video id}.mp4`: the shuffled
     re-cut each twin is asked on. Returns `evaluate` keyword arguments."""
@@ -62,12 +78,14 @@ def world_timewar(world, out, split:str="test") -> dict:
         if not (shuf / f"{it.meta['source']}.mp4").exists(): _link(it.video, shuf / f"{it.meta['source']}.mp4")
     return timewar_args(out, world)
 
+# %% ../nbs/54_suite.ipynb #9b6b6783
 def timewar_args(folder, world) -> dict:
     "`evaluate` keyword arguments for the TimeWar files `world_timewar` wrote into `folder` for `world`."
     folder = Path(folder)
     return {"bench": "timewar", "data": folder / "tw.timewar_normal_benchmark.json", "videos": Path(world) / "videos",
             "shuffled": folder / "tw.timewar_shuffled_benchmark.json", "shuffled_videos": folder / "shuffled_videos"}
 
+# %% ../nbs/54_suite.ipynb #a15faad4
 def world_suite(world, out, split:str="test", vino_pairs:int|None=None) -> dict:
     "The held-out suite of `world` under `out` (written unless it is there): `{name: evaluate keyword arguments}` per benchmark."
     out = Path(out); vg = out / "vinoground"
@@ -84,7 +102,7 @@ def matching_rows(world, folder, progress:bool=False) -> list[SFTRow]:
             for it in load_benchmark("vinoground", csv, folder)]
 
 # %% ../nbs/54_suite.ipynb #280a2797
-def evaluate_world(model_dir, world, out, scorer:str="loglik", n_frames:int=8, split:str="test", **kw) -> dict:
+def evaluate_world(model_dir, world, out, scorer:str="loglik", n_frames:int=N_FRAMES, split:str="test", **kw) -> dict:
     "Build the held-out suite of `world` under `out` (once) and evaluate the model on each of its benchmarks."
     suite = world_suite(world, Path(out) / "suite", split)
     return {name: evaluate(model_dir, **args, scorer=scorer, n_frames=n_frames, **kw) for name, args in suite.items()}
@@ -100,6 +118,7 @@ class SuiteConfig:
     size: int = 64           # frame side in pixels, as in the training world
     fps: int = 8             # frames per second, as in the training world
 
+# %% ../nbs/54_suite.ipynb #34e7597c
 def build_suite(out, cfg:SuiteConfig|None=None, workers:int|None=None, progress:bool=True) -> Path:
     "Write the held-out suite into folder `out` once (`suite.json`, written last, marks it complete); returns `out`."
     from timepref.world import WorldConfig, load_world, make_world
@@ -110,10 +129,14 @@ def build_suite(out, cfg:SuiteConfig|None=None, workers:int|None=None, progress:
         return out
     world = out / "world"
     if not (world / "videos.jsonl").exists():
-        make_world(world, WorldConfig(n_videos=cfg.n_videos, seed=cfg.seed, size=cfg.size, fps=cfg.fps, test_fraction=1.0),
-                   workers=workers or os.cpu_count() or 1, progress=progress)
+        make_world(
+            world,
+            WorldConfig(n_videos=cfg.n_videos, seed=cfg.seed, size=cfg.size, fps=cfg.fps, test_fraction=1.0),
+            workers=workers or os.cpu_count() or 1,
+            progress=progress,
+        )
     world_suite(world, out, split="test", vino_pairs=cfg.vino_pairs)
-    probe = [it for r in [r for r in load_world(world) if len(r.scenes) >= 4][:cfg.probe_videos] for it in probe_items(r)]
+    probe = [it for r in [r for r in load_world(world) if len(r.scenes) >= 4][: cfg.probe_videos] for it in probe_items(r)]
     write_jsonl([replace(it, video=os.path.relpath(it.video, out)) for it in probe], out / "probe.jsonl")   # movable
     counts = {k: len(v) for k, v in suite_items(out).items()}
     (out / "suite.json").write_text(json.dumps({"config": asdict(cfg), "items": counts}, indent=1))
@@ -142,15 +165,25 @@ def suite_units(items:dict[str, list[MCQItem]], rows:dict[str, list[dict]]) -> d
     u["vino_group"] = {g: (float(h["text"] and h["video"]), g) for g, h in hits.items() if "video" in h}
     return u | probe_units(items["probe"], rows["probe"])
 
+# %% ../nbs/54_suite.ipynb #43b15a10
 def suite_chance(items:dict[str, list[MCQItem]]) -> dict[str, float]:
     "Each suite score of a scorer whose option scores are independent random draws (`timepref.stats.chance_at_least`)."
     tw = float(np.mean([1 / len(it.options) for it in items["timewar"]]))
     pair, group, cat = chance_at_least(2, 2, .5), chance_at_least(4, 4, .5), chance_at_least(5, 8, .5)
-    return {"timewar": tw, "timewar_shuffled": tw, "timewar_drop": 0.0, "vino_text": pair, "vino_video": pair, "vino_group": group,
-            "probe": 0.5, "probe_yes": 0.5, **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES}}
+    return {
+        "timewar": tw,
+        "timewar_shuffled": tw,
+        "timewar_drop": 0.0,
+        "vino_text": pair,
+        "vino_video": pair,
+        "vino_group": group,
+        "probe": 0.5,
+        "probe_yes": 0.5,
+        **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES},
+    }
 
 # %% ../nbs/54_suite.ipynb #bf5428e1
-def score_suite(model_dir, suite, n_frames:int=8, batch_size:int=16, scorer:str="loglik", progress:bool=False, out=None) -> dict:
+def score_suite(model_dir, suite, n_frames:int=N_FRAMES, batch_size:int=16, scorer:str="loglik", progress:bool=False, out=None) -> dict:
     "Score the model in `model_dir` on every item of the suite in folder `suite`: loaded once, each video decoded once."
     items = suite_items(suite)
     flat = [it for part in items.values() for it in part]
@@ -160,11 +193,20 @@ def score_suite(model_dir, suite, n_frames:int=8, batch_size:int=16, scorer:str=
     got = {r["id"]: r for r in make_scorer(scorer, model_dir, n_frames, batch_size, 4, 0, progress)(flat)}
     rows = {part: [got[it.id] for it in its] for part, its in items.items()}
     units = suite_units(items, rows)
-    res = {"model": str(model_dir), "suite": str(suite), "suite_config": json.loads((Path(suite) / "suite.json").read_text())["config"],
-           "scorer": scorer, "n_frames": n_frames, "seconds": round(time.perf_counter() - t, 1),
-           "scores": {k: float(np.mean([v for v, _ in u.values()])) if u else float("nan") for k, u in units.items()},
-           "chance": suite_chance(items), "n": {k: len(u) for k, u in units.items()},
-           "videos": {k: len({c for _, c in u.values()}) for k, u in units.items()}, "units": units, "rows": rows}
+    res = {
+        "model": str(model_dir),
+        "suite": str(suite),
+        "suite_config": json.loads((Path(suite) / "suite.json").read_text())["config"],
+        "scorer": scorer,
+        "n_frames": n_frames,
+        "seconds": round(time.perf_counter() - t, 1),
+        "scores": {k: float(np.mean([v for v, _ in u.values()])) if u else float("nan") for k, u in units.items()},
+        "chance": suite_chance(items),
+        "n": {k: len(u) for k, u in units.items()},
+        "videos": {k: len({c for _, c in u.values()}) for k, u in units.items()},
+        "units": units,
+        "rows": rows,
+    }
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
     return res
 
@@ -172,12 +214,23 @@ def score_suite(model_dir, suite, n_frames:int=8, batch_size:int=16, scorer:str=
 def plot_results(results:dict, path=None):
     "Accuracy per benchmark part (name → `evaluate` result) with its 95 % interval and chance."
     import matplotlib.pyplot as plt, seaborn as sns, pandas as pd
-    rows = [{"bench": f"{name}\n{part}", "accuracy": p["accuracy"]["accuracy"], "lo": p["accuracy"]["ci95"][0], "hi": p["accuracy"]["ci95"][1], "chance": p["accuracy"]["chance"]}
-            for name, r in results.items() for part, p in r["parts"].items()]
+    rows = [
+        {
+            "bench": f"{name}\n{part}",
+            "accuracy": p["accuracy"]["accuracy"],
+            "lo": p["accuracy"]["ci95"][0],
+            "hi": p["accuracy"]["ci95"][1],
+            "chance": p["accuracy"]["chance"],
+        }
+        for name, r in results.items()
+        for part, p in r["parts"].items()
+    ]
     df = pd.DataFrame(rows)
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(df), 3.2))
     sns.barplot(df, x="bench", y="accuracy", color="#4c72b0", ax=ax)
-    ax.errorbar(range(len(df)), df.accuracy, yerr=[df.accuracy - df.lo, df.hi - df.accuracy], fmt="none", ecolor="k", capsize=3)
+    ax.errorbar(
+        range(len(df)), df.accuracy, yerr=[df.accuracy - df.lo, df.hi - df.accuracy], fmt="none", ecolor="k", capsize=3
+    )
     ax.scatter(range(len(df)), df.chance, marker="_", s=600, color="crimson", label="chance", zorder=3)
     ax.set(ylim=(0, 1), xlabel="", title=f"Held-out world suite ({next(iter(results.values()))['scorer']} scorer)"); ax.legend()
     if path: fig.savefig(path, dpi=120, bbox_inches="tight")

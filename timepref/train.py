@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional, Sequence
 import datasets, torch, yaml
-from .collate import (FrameLoader, VideoDPOCollator, VideoKTOCollator, VideoSFTCollator, iter_trl_jsonl,
-                              video_trl_config)
+from .collate import (N_FRAMES, FrameLoader, StepProgress, VideoDPOCollator, VideoKTOCollator, VideoSFTCollator,
+                              iter_trl_jsonl, video_trl_config)
 from .models import load_video_llm, n_params
 from .records import KTORow, PrefPair, RecordError, SFTRow, file_sha256, from_dict, iter_jsonl
 from .video import VideoMeta, VideoReadError, video_meta
@@ -54,13 +54,14 @@ class Stage:
                 want = " or ".join(t.__name__ for t in _LORA[k])
                 raise ValueError(f"field 'lora.{k}': expected {want}, got {type(v).__name__} {v!r:.40}")
 
+# %% ../nbs/40_train.ipynb #c654df63
 @dataclass
 class Recipe:
     "A model and the stages that train it."
     name: str
     model: str                         # folder or hub id of the starting model
     stages: list
-    n_frames: int = 8                  # frames per video for rows without their own
+    n_frames: int = N_FRAMES           # frames per video for rows without their own
     seed: int = 0
     output_dir: str = "runs/{name}"
     logging_steps: int = 10
@@ -81,6 +82,7 @@ def _number(v, where:str):
     try: return float(v)
     except ValueError: raise ValueError(f"{where} must be a number, got {v!r}") from None
 
+# %% ../nbs/40_train.ipynb #48bef016
 def _stage(d:dict, k:int) -> Stage:
     "A `Stage` from a dict, each field checked against its type (`from_dict`), with the stage number in any error."
     if not isinstance(d, dict): raise ValueError(f"stage {k}: expected a mapping of fields, got {type(d).__name__}")
@@ -100,6 +102,7 @@ def set_path(d:dict, dotted:str, value):
     if isinstance(cur, list): cur[int(last)] = value
     else: cur[last] = value
 
+# %% ../nbs/40_train.ipynb #24adad7a
 def parse_overrides(items:Sequence[str]) -> list[tuple[str, Any]]:
     "`key=value` strings as `(key, YAML value)` pairs."
     out = []
@@ -120,10 +123,12 @@ def list_recipes() -> list[str]:
     "Names of the recipes that ship with timepref (`mini/…` for the built-in world, the others for real models)."
     return sorted(str(p.relative_to(RECIPES).with_suffix("")) for p in RECIPES.rglob("*.yaml"))
 
+# %% ../nbs/40_train.ipynb #f2b1c50c
 def _fill(s:str, vars:dict, where:str) -> str:
     try: return s.format(**vars)
     except KeyError as e: raise ValueError(f"{where}: no value for {{{e.args[0]}}} (set it with vars.{e.args[0]}=…)") from None
 
+# %% ../nbs/40_train.ipynb #e7f23b2c
 def load_recipe(path_or_name:str|Path, overrides:Sequence[str]=()) -> Recipe:
     "Read a recipe file (or a shipped recipe by name), apply `key=value` overrides, merge `defaults` into each stage, fill `{vars}`."
     p = Path(path_or_name)
@@ -141,16 +146,24 @@ def load_recipe(path_or_name:str|Path, overrides:Sequence[str]=()) -> Recipe:
     if bad := set(d) - {f.name for f in fields(Recipe)}: raise ValueError(f"{p}: unknown field(s) {sorted(bad)}")
     try: r = from_dict(Recipe, d)   # every field checked against its type, each stage's too
     except ValueError as e: raise ValueError(f"{p}: {e}") from None
-    r.model, r.output_dir = _fill(r.model, vars | {"name": r.name}, f"{p}: model"), _fill(r.output_dir, vars | {"name": r.name}, f"{p}: output_dir")
+    r.model, r.output_dir = _fill(r.model, vars | {"name": r.name}, f"{p}: model"), _fill(
+        r.output_dir, vars | {"name": r.name}, f"{p}: output_dir"
+    )
     for k, s in enumerate(r.stages): s.data = _fill(s.data, vars, f"{p}: stage {k} data")
     return r
 
 # %% ../nbs/40_train.ipynb #62cc3dc1
-NEEDS = {"sft": ("prompt", "completion"), "dpo": ("prompt", "chosen", "rejected"), "tpo": ("prompt", "chosen", "rejected"), "kto": ("prompt", "completion", "label")}
+NEEDS = {
+    "sft": ("prompt", "completion"),
+    "dpo": ("prompt", "chosen", "rejected"),
+    "tpo": ("prompt", "chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
+}
 
 def _matches(row:dict, where:dict) -> bool:
     return all(row.get(k) in v if isinstance(v, list) else row.get(k) == v for k, v in where.items())
 
+# %% ../nbs/40_train.ipynb #3f51cbae
 def stage_dataset(stage:Stage) -> datasets.Dataset:
     "The rows a stage trains on."
     if not Path(stage.data).exists(): raise ValueError(f"stage {stage.name or stage.kind}: no data file {stage.data}")
@@ -174,15 +187,17 @@ def _row_type(stage:Stage):
     pairs = isinstance(first, dict) and "completion" not in first and "chosen" in first
     return PrefPair if pairs else ROW_TYPES[stage.kind]
 
+# %% ../nbs/40_train.ipynb #0b58e894
 def _check_frames(rec, meta:VideoMeta, path, line:int):
     "The row's `frames` are numbers; frame indices (all whole numbers) are frames of its video."
     for j, f in enumerate(rec.frames):
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f):
             raise RecordError(f"expected a frame index or a time in seconds, got {f!r:.40}", path, line, f"frames[{j}]")
-    if all(isinstance(f, int) for f in rec.frames) and (bad := [f for f in rec.frames if not 0 <= f < meta.n_frames]):
-        raise RecordError(f"frame {bad[0]} is not one of the {meta.n_frames} frames of {rec.video}", path, line,
+    if all(isinstance(f, int) for f in rec.frames) and (bad := [f for f in rec.frames if not 0 <= f < meta.frame_count]):
+        raise RecordError(f"frame {bad[0]} is not one of the {meta.frame_count} frames of {rec.video}", path, line,
                           "frames")
 
+# %% ../nbs/40_train.ipynb #67d948c8
 def check_stage_data(stage:Stage, metas:dict|None=None) -> int:
     """Check every row of the stage's file against its record type and open every video, each once (`metas`: the
     `VideoMeta` of the videos already opened); returns the number of rows. The first bad row raises `RecordError`
@@ -207,42 +222,82 @@ def freeze_vision(model) -> int:
         if any(v in name for v in VISION): p.requires_grad_(False); n += p.numel()
     return n
 
+# %% ../nbs/40_train.ipynb #18adb2af
 def lora_config(stage:Stage):
     "PEFT's `LoraConfig` for the stage (`None` without LoRA)."
     if not stage.lora: return None
     from peft import LoraConfig
     lo = stage.lora
-    return LoraConfig(r=lo.get("r", 8), lora_alpha=lo.get("alpha", 2 * lo.get("r", 8)), lora_dropout=lo.get("dropout", 0.0),
-                      target_modules=lo.get("target_modules", "all-linear"), task_type="CAUSAL_LM",
-                      exclude_modules=rf".*({'|'.join(VISION)}).*" if stage.freeze_vision else None)
+    return LoraConfig(
+        r=lo.get("r", 8),
+        lora_alpha=lo.get("alpha", 2 * lo.get("r", 8)),
+        lora_dropout=lo.get("dropout", 0.0),
+        target_modules=lo.get("target_modules", "all-linear"),
+        task_type="CAUSAL_LM",
+        exclude_modules=rf".*({'|'.join(VISION)}).*" if stage.freeze_vision else None,
+    )
 
+# %% ../nbs/40_train.ipynb #7b642d4e
 def trl_args(recipe:Recipe, stage:Stage, out:Path):
     "The TRL config of a stage."
     from trl import DPOConfig, KTOConfig, SFTConfig
-    kw = dict(output_dir=str(out / "checkpoints"), per_device_train_batch_size=stage.batch_size, gradient_accumulation_steps=stage.grad_accum,
-              learning_rate=stage.lr, lr_scheduler_type=stage.scheduler, warmup_steps=stage.warmup if stage.warmup < 1 else int(stage.warmup), num_train_epochs=stage.epochs,
-              max_steps=stage.max_steps, logging_steps=recipe.logging_steps, seed=recipe.seed, use_cpu=not torch.cuda.is_available(),
-              save_strategy="steps" if recipe.save_steps else "no", save_steps=recipe.save_steps or 500, disable_tqdm=True)
+    kw = dict(
+        output_dir=str(out / "checkpoints"),
+        per_device_train_batch_size=stage.batch_size,
+        gradient_accumulation_steps=stage.grad_accum,
+        learning_rate=stage.lr,
+        lr_scheduler_type=stage.scheduler,
+        warmup_steps=stage.warmup if stage.warmup < 1 else int(stage.warmup),
+        num_train_epochs=stage.epochs,
+        max_steps=stage.max_steps,
+        logging_steps=recipe.logging_steps,
+        seed=recipe.seed,
+        use_cpu=not torch.cuda.is_available(),
+        save_strategy="steps" if recipe.save_steps else "no",
+        save_steps=recipe.save_steps or 500,
+        disable_tqdm=True,
+    )
     if stage.kind == "sft": return video_trl_config(SFTConfig, **kw)
     if stage.kind == "kto": return video_trl_config(KTOConfig, beta=stage.beta, **kw)
-    loss = dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, stage.alpha]) if stage.kind == "tpo" else dict(loss_type="sigmoid")
+    loss = (
+        dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, stage.alpha])
+        if stage.kind == "tpo"
+        else dict(loss_type="sigmoid")
+    )
     return video_trl_config(DPOConfig, beta=stage.beta, **loss, **kw)
 
+# %% ../nbs/40_train.ipynb #6b607200
 def make_trainer(recipe:Recipe, stage:Stage, model, processor, ds, out:Path, callbacks=()):
     "TRL's trainer for the stage, with this package's video collator."
     from trl import DPOTrainer, KTOTrainer, SFTTrainer
     cls, col = {"sft": (SFTTrainer, VideoSFTCollator), "dpo": (DPOTrainer, VideoDPOCollator),
                 "tpo": (DPOTrainer, VideoDPOCollator), "kto": (KTOTrainer, VideoKTOCollator)}[stage.kind]
-    return cls(model=model, args=trl_args(recipe, stage, out), train_dataset=ds, processing_class=processor,
-               data_collator=col(processor, FrameLoader(n_frames=recipe.n_frames)), peft_config=lora_config(stage), callbacks=list(callbacks))
+    return cls(
+        model=model,
+        args=trl_args(recipe, stage, out),
+        train_dataset=ds,
+        processing_class=processor,
+        data_collator=col(processor, FrameLoader(n_frames=recipe.n_frames)),
+        peft_config=lora_config(stage),
+        callbacks=list(callbacks),
+    )
 
 # %% ../nbs/40_train.ipynb #6ae503ec
 def versions() -> dict:
     "Versions of the libraries a run depends on."
     import accelerate, peft, transformers, trl, timepref
-    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
-            "peft": peft.__version__, "accelerate": accelerate.__version__, "datasets": datasets.__version__, "timepref": timepref.__version__}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "trl": trl.__version__,
+        "peft": peft.__version__,
+        "accelerate": accelerate.__version__,
+        "datasets": datasets.__version__,
+        "timepref": timepref.__version__,
+    }
 
+# %% ../nbs/40_train.ipynb #da680270
 _WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json",
             "adapter_model.safetensors", "adapter_model.bin")
 
@@ -251,6 +306,7 @@ def _complete(ck:Path) -> bool:
     return (ck / "trainer_state.json").is_file() and (any((ck / w).is_file() for w in _WEIGHTS) or any(
         p.name.startswith(("pytorch_model_fsdp", "global_step")) for p in ck.iterdir()))   # FSDP's, DeepSpeed's
 
+# %% ../nbs/40_train.ipynb #a8ab81e5
 def _last_checkpoint(folder:Path) -> str|None:
     "The newest complete checkpoint in `folder`; newer incomplete ones are named on stderr and left as they are."
     cks = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdecimal()]   # checkpoint-<step>
@@ -260,25 +316,43 @@ def _last_checkpoint(folder:Path) -> str|None:
                           file=sys.stderr)
     return None
 
+# %% ../nbs/40_train.ipynb #8a5859ca
 def _callbacks(recipe:Recipe, out:Path) -> list:
     if not recipe.tensorboard or not _main(): return []   # one event file, from the main process
     from torch.utils.tensorboard import SummaryWriter
     from transformers.integrations import TensorBoardCallback
     return [TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tb")))]
 
-def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:datasets.Dataset|None=None) -> dict:
+# %% ../nbs/40_train.ipynb #74bbc9a8
+def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:datasets.Dataset|None=None,
+                progress:bool=False) -> dict:
     "Train a stage from `model_path` on `ds` (default: its dataset) into `out/model` (LoRA merged); returns its record."
     ds = stage_dataset(stage) if ds is None else ds
     model, proc = load_video_llm(model_path, device="cpu")
     frozen = freeze_vision(model) if stage.freeze_vision else 0
-    trainer = make_trainer(recipe, stage, model, proc, ds, out, _callbacks(recipe, out))
+    bar = [StepProgress(f"stage {k} ({stage.name or stage.kind})")] if progress and _main() else []
+    trainer = make_trainer(recipe, stage, model, proc, ds, out, _callbacks(recipe, out) + bar)
     trainer.remove_callback(PrinterCallback)   # stdout stays for results; losses go to stage.json and TensorBoard
     ck = _last_checkpoint(out / "checkpoints")
     t = time.perf_counter(); res = trainer.train(resume_from_checkpoint=ck); secs = time.perf_counter() - t
     model = trainer.model.merge_and_unload() if stage.lora else trainer.model
-    rec = {"stage": k, "kind": stage.kind, "name": stage.name, "data": stage.data, "data_sha256": file_sha256(stage.data), "where": stage.where,
-           "rows": len(ds), "steps": trainer.state.global_step, "train_seconds": round(secs, 2), "train_loss": round(res.training_loss, 4), "processes": trainer.accelerator.num_processes, "resumed_from": ck, "frozen_vision_params": frozen,
-           "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h], "config": asdict(stage)}
+    rec = {
+        "stage": k,
+        "kind": stage.kind,
+        "name": stage.name,
+        "data": stage.data,
+        "data_sha256": file_sha256(stage.data),
+        "where": stage.where,
+        "rows": len(ds),
+        "steps": trainer.state.global_step,
+        "train_seconds": round(secs, 2),
+        "train_loss": round(res.training_loss, 4),
+        "processes": trainer.accelerator.num_processes,
+        "resumed_from": ck,
+        "frozen_vision_params": frozen,
+        "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h],
+        "config": asdict(stage),
+    }
     if trainer.accelerator.is_main_process:
         model.save_pretrained(out / "model"); proc.save_pretrained(out / "model")
         (out / "stage.json").write_text(json.dumps(rec, indent=1))
@@ -288,17 +362,25 @@ def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:data
 # %% ../nbs/40_train.ipynb #c65d073f
 def model_card(recipe:Recipe, stages:list[dict]) -> str:
     "A model card: what the model started from, each stage's data and loss, and how to reproduce it."
-    rows = "\n".join(f"| {s['stage']} | {s['kind']} | `{s['data']}` {s['where'] or ''} | {s['rows']} | {s['steps']} | {s['train_loss']} |" for s in stages)
-    return (f"# {recipe.name}\n\nTrained with timepref from `{recipe.model}`.\n\n| stage | kind | data | rows | steps | mean training loss |\n"
-            f"|---|---|---|---|---|---|\n{rows}\n\nThe recipe, data hashes, seeds and library versions are in `run.json` next to this folder.\n")
+    rows = "\n".join(
+        f"| {s['stage']} | {s['kind']} | `{s['data']}` {s['where'] or ''} | {s['rows']} | {s['steps']} | {s['train_loss']} |"
+        for s in stages
+    )
+    return (
+        f"# {recipe.name}\n\nTrained with timepref from `{recipe.model}`.\n\n| stage | kind | data | rows | steps | mean training loss |\n"
+        f"|---|---|---|---|---|---|\n{rows}\n\nThe recipe, data hashes, seeds and library versions are in `run.json` next to this folder.\n"
+    )
 
+# %% ../nbs/40_train.ipynb #dcee9ee8
 def _main() -> bool: return int(os.environ.get("RANK", "0")) == 0   # the main process (or the only one)
 
+# %% ../nbs/40_train.ipynb #5b3a0ef6
 def _quiet():
     "No progress bars from datasets and transformers (loading, filtering, saving)."
     import transformers
     datasets.disable_progress_bars(); transformers.utils.logging.disable_progress_bar()
 
+# %% ../nbs/40_train.ipynb #72abd145
 def train(recipe:Recipe, progress:bool=True) -> dict:
     "Run the recipe's stages in order (done stages are skipped); returns the run record, also written to `run.json`."
     if not progress: _quiet()
@@ -311,12 +393,18 @@ def train(recipe:Recipe, progress:bool=True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     model, done = recipe.model, []
     for k, (stage, sdir) in enumerate(zip(recipe.stages, dirs)):
-        if k in data: rec = train_stage(recipe, k, stage, model, sdir, data.pop(k))
+        if k in data: rec = train_stage(recipe, k, stage, model, sdir, data.pop(k), progress)
         else: rec = json.loads((sdir / "stage.json").read_text()) | {"resumed": "done before"}
         if progress and _main(): print(f"stage {k} ({stage.kind}): {rec['rows']} rows, {rec['steps']} steps, {rec['train_seconds']} s", file=sys.stderr)
         done.append(rec); model = sdir / "model"
-    run = {"recipe": asdict(recipe), "final_model": str(model), "stages": done, "versions": versions(), "seed": recipe.seed,
-           "train_seconds": round(sum(s["train_seconds"] for s in done), 2)}
+    run = {
+        "recipe": asdict(recipe),
+        "final_model": str(model),
+        "stages": done,
+        "versions": versions(),
+        "seed": recipe.seed,
+        "train_seconds": round(sum(s["train_seconds"] for s in done), 2),
+    }
     if _main():
         (out / "run.json").write_text(json.dumps(run, indent=1, default=str))
         (Path(model) / "README.md").write_text(model_card(recipe, done))
@@ -334,8 +422,15 @@ def main(argv:Sequence[str]|None=None) -> dict:
     if a.list: return {"recipes": list_recipes()}
     if not a.recipe: p.error("--recipe is required")
     run = train(load_recipe(a.recipe, a.overrides), progress=True)
-    res = {"recipe": run["recipe"]["name"], "final_model": run["final_model"], "train_seconds": run["train_seconds"],
-           "stages": [{k: s.get(k) for k in ("kind", "rows", "steps", "processes", "train_seconds", "train_loss")} for s in run["stages"]]}
+    res = {
+        "recipe": run["recipe"]["name"],
+        "final_model": run["final_model"],
+        "train_seconds": run["train_seconds"],
+        "stages": [
+            {k: s.get(k) for k in ("kind", "rows", "steps", "processes", "train_seconds", "train_loss")}
+            for s in run["stages"]
+        ],
+    }
     return res
 
 if __name__ == "__main__" and "__file__" in globals():   # `python -m timepref.train`, not this notebook

@@ -24,10 +24,11 @@ class VideoReadError(RuntimeError):
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}")
 
+# %% ../nbs/01_video.ipynb #bdf237ed
 @dataclass(frozen=True)
 class VideoMeta:
     "What a reader needs to know about a video before decoding it."
-    n_frames: int
+    frame_count: int
     fps: float
     duration: float  # seconds
     width: int
@@ -36,6 +37,7 @@ class VideoMeta:
 # %% ../nbs/01_video.ipynb #77cd4c46
 def _rate(fps:float) -> Fraction: return Fraction(fps).limit_denominator(1001)
 
+# %% ../nbs/01_video.ipynb #b9ededa4
 X264_OPTIONS = {"preset": "medium", "threads": "1", "x264-params": "asm=0"}  # portable C code: same bytes on any CPU
 
 def write_mp4(frames:Iterable[np.ndarray], # (H, W, 3) uint8 RGB frames
@@ -60,6 +62,7 @@ def write_mp4(frames:Iterable[np.ndarray], # (H, W, 3) uint8 RGB frames
         Path(tmp).unlink(missing_ok=True); raise
     return path
 
+# %% ../nbs/01_video.ipynb #643adf15
 def _add_stream(out, codec:str, fps:float, shape:tuple, crf:int):
     if len(shape) != 3 or shape[2] != 3: raise ValueError(f"frames must be (H, W, 3) RGB, got shape {shape}")
     h, w = shape[:2]
@@ -85,15 +88,18 @@ def _check_file(path) -> Path:
     if path.stat().st_size == 0: raise VideoReadError(path, "empty file")
     return path
 
+# %% ../nbs/01_video.ipynb #e61f1643
 def _decord_reader(path):
     return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
 
+# %% ../nbs/01_video.ipynb #9353b71b
 def _decord_meta(path) -> VideoMeta:
     vr = _decord_reader(path)
     n, fps = len(vr), float(vr.get_avg_fps())
     h, w = vr[0].shape[:2]
     return VideoMeta(n, fps, n / fps, w, h)
 
+# %% ../nbs/01_video.ipynb #e864030e
 def _decord_frames(path, idx:Sequence[int]) -> np.ndarray:
     return _decord_reader(path).get_batch(list(idx)).asnumpy()
 
@@ -106,6 +112,7 @@ def _pyav_meta(path) -> VideoMeta:
         if not fps or not n: raise ValueError("no frame rate or no frames")
         return VideoMeta(n, fps, n / fps, s.codec_context.width, s.codec_context.height)
 
+# %% ../nbs/01_video.ipynb #f2a29752
 def _pyav_decode_from(c, lo:int) -> Iterator[tuple[int, "av.VideoFrame"]]:
     "`(index, frame)` of the open container `c`'s video from (at most) frame `lo` on; indices come from timestamps."
     s = c.streams.video[0]
@@ -113,6 +120,7 @@ def _pyav_decode_from(c, lo:int) -> Iterator[tuple[int, "av.VideoFrame"]]:
     if lo > 0: c.seek(int(t0 + lo / fps / tb), stream=s, backward=True)
     for fr in c.decode(s): yield round(float((fr.pts - t0) * tb) * fps), fr
 
+# %% ../nbs/01_video.ipynb #7ae44e74
 def _pyav_frames(path, idx:Sequence[int]) -> np.ndarray:
     "Frames at indices `idx` (any order, repeats allowed), decoding each needed frame once."
     want = sorted(set(idx)); got = {}
@@ -147,16 +155,17 @@ def video_meta(path, backend:str|None=None) -> VideoMeta:
     return _run(path, backend, 0)
 
 # %% ../nbs/01_video.ipynb #8224896d
-def sample_indices(n_frames:int, n:int, fps:float|None=None, start:float|None=None, end:float|None=None) -> list[int]:
+def sample_indices(total:int, n:int, fps:float|None=None, start:float|None=None, end:float|None=None) -> list[int]:
     "Indices of `n` frames at the centres of `n` equal segments of `[start, end)` seconds (default: the whole video)."
     lo = 0 if start is None else max(0, int(round(start * fps)))
-    hi = n_frames if end is None else min(n_frames, int(round(end * fps)))
-    if hi <= lo: raise ValueError(f"empty span: frames [{lo}, {hi}) of a {n_frames}-frame video")
+    hi = total if end is None else min(total, int(round(end * fps)))
+    if hi <= lo: raise ValueError(f"empty span: frames [{lo}, {hi}) of a {total}-frame video")
     return [min(hi - 1, lo + int((2 * k + 1) * (hi - lo) / (2 * n))) for k in range(n)]
 
-def time_to_index(t:float, fps:float, n_frames:int) -> int:
+# %% ../nbs/01_video.ipynb #e1315599
+def time_to_index(t:float, fps:float, total:int) -> int:
     "Index of the frame on screen at time `t` seconds."
-    return min(n_frames - 1, max(0, int(t * fps)))
+    return min(total - 1, max(0, int(t * fps)))
 
 # %% ../nbs/01_video.ipynb #1f49b859
 def read_frames_at_indices(path, idx:Sequence[int], backend:str|None=None, meta:VideoMeta|None=None) -> np.ndarray:
@@ -164,25 +173,27 @@ def read_frames_at_indices(path, idx:Sequence[int], backend:str|None=None, meta:
     idx = [int(i) for i in idx]
     if not idx: raise ValueError("no frame indices given")
     m = meta or video_meta(path, backend)
-    bad = [i for i in idx if not 0 <= i < m.n_frames]
-    if bad: raise VideoReadError(path, f"frame index {bad[0]} out of range for {m.n_frames} frames")
+    bad = [i for i in idx if not 0 <= i < m.frame_count]
+    if bad: raise VideoReadError(path, f"frame index {bad[0]} out of range for {m.frame_count} frames")
     return _run(path, backend, 1, idx)
 
+# %% ../nbs/01_video.ipynb #44292f5c
 def read_frames(path, n:int, start:float|None=None, end:float|None=None, backend:str|None=None) -> np.ndarray:
     "`n` frames sampled uniformly over the video, or over `[start, end]` seconds."
     m = video_meta(path, backend)
-    return read_frames_at_indices(path, sample_indices(m.n_frames, n, m.fps, start, end), backend, m)
+    return read_frames_at_indices(path, sample_indices(m.frame_count, n, m.fps, start, end), backend, m)
 
+# %% ../nbs/01_video.ipynb #090ac9b9
 def read_frames_at(path, times:Sequence[float], backend:str|None=None) -> np.ndarray:
     "The frames on screen at each of `times` (seconds)."
     m = video_meta(path, backend)
-    return read_frames_at_indices(path, [time_to_index(t, m.fps, m.n_frames) for t in times], backend, m)
+    return read_frames_at_indices(path, [time_to_index(t, m.fps, m.frame_count) for t in times], backend, m)
 
 # %% ../nbs/01_video.ipynb #403698bf
 def read_clips(path, clips:Sequence[tuple[float, float]], n_per_clip:int, backend:str|None=None) -> list[np.ndarray]:
     "For each `(start, end)` clip in seconds, `n_per_clip` frames sampled uniformly inside it."
     m = video_meta(path, backend)
-    idx = [sample_indices(m.n_frames, n_per_clip, m.fps, s, e) for s, e in clips]
+    idx = [sample_indices(m.frame_count, n_per_clip, m.fps, s, e) for s, e in clips]
     frames = read_frames_at_indices(path, [i for ix in idx for i in ix], backend, m)
     return [frames[k * n_per_clip:(k + 1) * n_per_clip] for k in range(len(clips))]
 
@@ -199,6 +210,7 @@ def iter_frames(path, start:float=0.0, end:float|None=None) -> Iterator[np.ndarr
                 if i >= lo: yield fr.to_ndarray(format="rgb24")
     except (av.error.FFmpegError, ValueError) as e: raise VideoReadError(path, f"cannot decode: {e}") from None
 
+# %% ../nbs/01_video.ipynb #11a62a01
 def cut_video(src, dst, spans:Sequence[tuple[float, float]], fps:float|None=None) -> Path:
     "Write to `dst` the `(start, end)` spans of `src`, joined in the order given."
     fps = fps or video_meta(src).fps

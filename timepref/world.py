@@ -26,7 +26,17 @@ COLOURS = {"red": (220, 40, 40), "green": (40, 190, 60), "blue": (50, 90, 235), 
 BACKGROUNDS = {"black": (10, 10, 10), "gray": (110, 110, 110), "navy": (15, 25, 90), "maroon": (95, 20, 25),
                "olive": (85, 90, 20), "teal": (15, 85, 85), "brown": (90, 55, 25), "pink": (205, 130, 160)}
 SHAPES = ("circle", "square", "triangle", "diamond", "cross", "ring")
-EVENTS = ("appears", "disappears", "moves left", "moves right", "moves up", "moves down", "grows", "shrinks", "changes colour")
+EVENTS = (
+    "appears",
+    "disappears",
+    "moves left",
+    "moves right",
+    "moves up",
+    "moves down",
+    "grows",
+    "shrinks",
+    "changes colour",
+)
 
 # %% ../nbs/03_world.ipynb #5bb4b69e
 @dataclass
@@ -36,7 +46,7 @@ class SceneSpec:
     colour: str
     event: str
     background: str
-    n_frames: int
+    length: int                 # frames the scene lasts
     x: float = 0.5              # object centre, as a fraction of the frame
     y: float = 0.5
     to_colour: str|None = None  # the new colour, for "changes colour"
@@ -51,6 +61,7 @@ class SceneSpec:
     @property
     def caption(self) -> str: return f"{_a(self.colour).title()} {self.colour} {self.shape} {self.action} on {_a(self.background)} {self.background} background."
 
+# %% ../nbs/03_world.ipynb #da514132
 def _a(word:str) -> str: return "an" if word[0] in "aeiou" else "a"
 
 # %% ../nbs/03_world.ipynb #aa5d6b43
@@ -69,6 +80,7 @@ def shape_mask(shape:str, size:int, cx:float, cy:float, r:float) -> np.ndarray:
 # %% ../nbs/03_world.ipynb #ad4f7982
 def _ramp(p:float, a:float=0.3, b:float=0.6) -> float: return float(np.clip((p - a) / (b - a), 0, 1))
 
+# %% ../nbs/03_world.ipynb #ce6170c4
 def object_state(spec:SceneSpec, p:float, size:int) -> tuple[float, float, float, np.ndarray, float]:
     "`(cx, cy, r, rgb, alpha)` of the object at progress `p` of its scene."
     cx, cy, r, a = spec.x * size, spec.y * size, 0.16 * size, 1.0
@@ -87,12 +99,13 @@ def object_state(spec:SceneSpec, p:float, size:int) -> tuple[float, float, float
     else: raise ValueError(f"unknown event {e!r}; known: {EVENTS}")
     return cx, cy, r, rgb, a
 
+# %% ../nbs/03_world.ipynb #0162d977
 def render_scene(spec:SceneSpec, size:int) -> np.ndarray:
-    "The `(n_frames, size, size, 3)` uint8 frames of one scene."
+    "The `(length, size, size, 3)` uint8 frames of one scene."
     bg = np.array(BACKGROUNDS[spec.background], float)
-    out = np.empty((spec.n_frames, size, size, 3), np.uint8)
-    for k in range(spec.n_frames):
-        cx, cy, r, rgb, a = object_state(spec, (k + 0.5) / spec.n_frames, size)
+    out = np.empty((spec.length, size, size, 3), np.uint8)
+    for k in range(spec.length):
+        cx, cy, r, rgb, a = object_state(spec, (k + 0.5) / spec.length, size)
         m = shape_mask(spec.shape, size, cx, cy, r)[..., None] * a
         out[k] = np.rint(bg * (1 - m) + rgb * m)
     return out
@@ -148,16 +161,28 @@ def finevideo_annotation(vid:str, specs:Sequence[SceneSpec], cfg:WorldConfig) ->
     "A FineVideo-schema annotation of a world video made of `specs`."
     scenes, t = [], 0
     for k, s in enumerate(specs):
-        span = {"start_timestamp": format_timestamp(t / cfg.fps), "end_timestamp": format_timestamp((t + s.n_frames) / cfg.fps)}
+        span = {"start_timestamp": format_timestamp(t / cfg.fps), "end_timestamp": format_timestamp((t + s.length) / cfg.fps)}
         scenes.append({"sceneId": k + 1, "title": f"{s.colour} {s.shape} on {s.background}", "timestamps": span,
                        "activities": [{"description": s.caption, "timestamp": span}],
                        "props": [{"name": f"{s.colour} {s.shape}"}], "mood": None, "narrativeProgression": None,
-                       "timepref": {k2: v for k2, v in asdict(s).items() if k2 not in ("n_frames", "x", "y")}})
-        t += s.n_frames
-    return {"original_video_filename": f"{vid}.mp4", "original_json_filename": f"{vid}.json",
-            "duration_seconds": t / cfg.fps, "resolution": f"{cfg.size}x{cfg.size}", "content_fine_category": "timepref world",
-            "content_metadata": {"title": f"{vid}: {len(specs)} scenes", "description": " Then ".join(s.caption for s in specs),
-                                 "fps": cfg.fps, "scenes": scenes, "qAndA": [], "storylines": None, "trimmingSuggestions": []}}
+                       "timepref": {k2: v for k2, v in asdict(s).items() if k2 not in ("length", "x", "y")}})
+        t += s.length
+    return {
+        "original_video_filename": f"{vid}.mp4",
+        "original_json_filename": f"{vid}.json",
+        "duration_seconds": t / cfg.fps,
+        "resolution": f"{cfg.size}x{cfg.size}",
+        "content_fine_category": "timepref world",
+        "content_metadata": {
+            "title": f"{vid}: {len(specs)} scenes",
+            "description": " Then ".join(s.caption for s in specs),
+            "fps": cfg.fps,
+            "scenes": scenes,
+            "qAndA": [],
+            "storylines": None,
+            "trimmingSuggestions": [],
+        },
+    }
 
 # %% ../nbs/03_world.ipynb #4c48db49
 def make_video(cfg:WorldConfig, i:int, out) -> VideoRecord:
@@ -168,11 +193,14 @@ def make_video(cfg:WorldConfig, i:int, out) -> VideoRecord:
     write_mp4(np.concatenate([render_scene(s, cfg.size) for s in specs]), mp4, cfg.fps)
     js.write_text(json.dumps(finevideo_annotation(vid, specs, cfg), indent=1))
     rec = read_finevideo_json(js, mp4, span="scene")
-    return replace(rec, path=f"videos/{vid}.mp4", meta={**rec.meta, "source": "world", "split": split, "seed": cfg.seed, "index": i})
+    return replace(
+        rec, path=f"videos/{vid}.mp4", meta={**rec.meta, "source": "world", "split": split, "seed": cfg.seed, "index": i}
+    )
 
 # %% ../nbs/03_world.ipynb #39c4219a
 def _make_one(args): return make_video(*args)
 
+# %% ../nbs/03_world.ipynb #23b96ce2
 def make_world(out, cfg:WorldConfig|None=None, workers:int=1, progress:bool=True) -> list[VideoRecord]:
     "Generate the world `cfg` into folder `out`; returns its `VideoRecord`s (as `load_world` would)."
     cfg, out = cfg or WorldConfig(), Path(out)
@@ -186,6 +214,7 @@ def make_world(out, cfg:WorldConfig|None=None, workers:int=1, progress:bool=True
     (out/"world.json").write_text(json.dumps({"config": asdict(cfg), "n_videos": len(recs)}, indent=1))
     return load_world(out)
 
+# %% ../nbs/03_world.ipynb #bbb3fb4a
 def load_world(path) -> list[VideoRecord]:
     "The `VideoRecord`s of a world folder, with video paths made absolute."
     path = Path(path)

@@ -39,6 +39,7 @@ def _read_pairs(files:Sequence, skips:Counter, bad:list) -> dict[str, list[PrefP
             seen.add(rec.id); by_method.setdefault(rec.method, []).append(rec)
     return by_method
 
+# %% ../../nbs/39_combine.ipynb #7749107b
 def combine(files:Sequence[str|Path],               # pairs files; those that do not exist are skipped
             out:str|Path, mix:dict[str, int]|None=None, scale:float|None=None, seed:int=0) -> dict:
     "Write the mix of `files` in `mix` proportions to `out`; returns (and writes) the summary."
@@ -51,8 +52,18 @@ def combine(files:Sequence[str|Path],               # pairs files; those that do
         pick = sorted(seeded("combine", seed, m).sample(range(len(by_method[m])), q))
         mixed += [by_method[m][i] for i in pick]
     write_jsonl([trl_row(p) for p in mixed], out)
-    s = {"pairs": len(mixed), "scale": scale, "taken": quotas, "available": {m: len(v) for m, v in by_method.items()},
-         "short": {m: round(mix[m] * scale) - q for m, q in quotas.items() if q < round(mix[m] * scale)},  # a given scale asked for more
-         "missing_methods": sorted(set(mix) - set(quotas)), "skips": dict(skips), "bad_lines": bad[:50], "seed": seed}
+    s = {
+        "pairs": len(mixed),
+        "scale": scale,
+        "taken": quotas,
+        "available": {m: len(v) for m, v in by_method.items()},
+        "short": {
+            m: round(mix[m] * scale) - q for m, q in quotas.items() if q < round(mix[m] * scale)
+        },  # a given scale asked for more
+        "missing_methods": sorted(set(mix) - set(quotas)),
+        "skips": dict(skips),
+        "bad_lines": bad[:50],
+        "seed": seed,
+    }
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s

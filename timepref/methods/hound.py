@@ -35,6 +35,7 @@ class HoundConfig:
         if self.k < 2: raise ValueError(f"k must be >= 2 answers to compare, got {self.k}")
         if not 1 <= self.per_video <= len(self.questions): raise ValueError(f"per_video must be in 1..{len(self.questions)}, got {self.per_video}")
 
+# %% ../../nbs/35_hound.ipynb #c195b0d9
 def hound_questions(key:str, cfg:HoundConfig) -> list[str]:
     "The questions asked about one video (seeded by its key)."
     return seeded("hound", cfg.seed, key).sample(list(cfg.questions), cfg.per_video)
@@ -54,15 +55,30 @@ def _judge(llm:LLM, rec, question:str, answers:list[str], res:ItemResult) -> lis
     try: return [llm.run(JUDGE_TASK, captions=caps, question=question, answer=a)[1] for a in answers]
     except (ParseError, RequestRefused) as e: res.skip(f"judge: {e.reason}"); return None
 
+# %% ../../nbs/35_hound.ipynb #37e4891e
 def _hound_pairs(rec, question:str, k:int, frames:list, answers:list[str], responder:VideoResponder, llm:LLM, cfg:HoundConfig, res:ItemResult):
     scores = _judge(llm, rec, question, answers, res)
     if scores is None: return
     bw = best_worst(answers, scores)
     if bw is None: res.skip("all answers scored alike"); return
     b, w = bw
-    meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "judge": llm.name, "seed": cfg.seed,
-            "chosen_score": scores[b], "rejected_score": scores[w], "scores": scores, "prompt": JUDGE_TASK.prompt.id}
-    res.add("pairs", PrefPair(f"{rec.id}.hound{k}", rec.path, question, answers[b], answers[w], "hound", list(frames), "sampled", meta=meta))
+    meta = {
+        "source": rec.id,
+        "split": rec.meta.get("split", ""),
+        "generator": responder.name,
+        "judge": llm.name,
+        "seed": cfg.seed,
+        "chosen_score": scores[b],
+        "rejected_score": scores[w],
+        "scores": scores,
+        "prompt": JUDGE_TASK.prompt.id,
+    }
+    res.add(
+        "pairs",
+        PrefPair(
+            f"{rec.id}.hound{k}", rec.path, question, answers[b], answers[w], "hound", list(frames), "sampled", meta=meta
+        ),
+    )
 
 # %% ../../nbs/35_hound.ipynb #3c1df0ce
 def hound_step(responder:VideoResponder, llm:LLM, cfg:HoundConfig):
@@ -82,9 +98,25 @@ def hound(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None,
     "Run Base-DPO over video `items`: `responder` samples (its `gen.n` must be `cfg.k`), `llm` judges; returns (and writes) the summary."
     llm, cfg, out = llm or RulesLLM(), cfg or HoundConfig(), Path(out)
     if responder.gen.n != cfg.k or not responder.gen.do_sample: raise ValueError(f"the responder must sample k={cfg.k} answers (GenConfig(do_sample=True, n={cfg.k}))")
-    settings = {"method": "hound", "model": responder.name, "gen": asdict(responder.gen), "n_frames": responder.col.frames.n_frames,
-                "judge": llm.name, "prompt": JUDGE_TASK.prompt.id, **asdict(cfg)}
-    s = run_items(items, hound_step(responder, llm, cfg), {"pairs": out}, settings, encode=trl_row, desc="hound", progress=progress, batch_size=batch_size)
+    settings = {
+        "method": "hound",
+        "model": responder.name,
+        "gen": asdict(responder.gen),
+        "n_frames": responder.col.frames.n_frames,
+        "judge": llm.name,
+        "prompt": JUDGE_TASK.prompt.id,
+        **asdict(cfg),
+    }
+    s = run_items(
+        items,
+        hound_step(responder, llm, cfg),
+        {"pairs": out},
+        settings,
+        encode=trl_row,
+        desc="hound",
+        progress=progress,
+        batch_size=batch_size,
+    )
     s |= {"model": responder.name, "generations": responder.generations, "judge": llm.name, "judge_stats": dict(llm.stats)}
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s
@@ -93,7 +125,11 @@ def hound(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None,
 def plot_hound(pairs_file, path=None):
     "Chosen vs rejected judge scores, per question."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
-    rows = [{"question": p.prompt, "answer": side, "score": p.meta[f"{side}_score"]} for p in read_trl_jsonl(pairs_file, PrefPair) for side in ("chosen", "rejected")]
+    rows = [
+        {"question": p.prompt, "answer": side, "score": p.meta[f"{side}_score"]}
+        for p in read_trl_jsonl(pairs_file, PrefPair)
+        for side in ("chosen", "rejected")
+    ]
     fig, ax = plt.subplots(figsize=(7, 3))
     sns.barplot(pd.DataFrame(rows), y="question", x="score", hue="answer", errorbar=("ci", 95), ax=ax)
     ax.set(title="Base-DPO: judge scores of the pair's answers", xlim=(0, 5))

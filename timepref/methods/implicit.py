@@ -33,6 +33,7 @@ class ImplicitConfig:
         if not 0 <= self.hallucination_share <= 1: raise ValueError(f"hallucination_share must be in [0, 1], got {self.hallucination_share}")
         if not self.prompts: raise ValueError("give at least one description prompt")
 
+# %% ../../nbs/32_timewarp_implicit.ipynb #e340b4eb
 def implicit_requests(video:str, key:str, cfg:ImplicitConfig, frames:list|None=None) -> tuple[Request, Request, str]:
     "The chosen and rejected requests for one video (on `frames`), and which rejection it drew."
     rng, f, k = seeded("implicit", cfg.seed, key), list(frames or []), f"{key}@{cfg.seed}"
@@ -48,16 +49,31 @@ def _pair(rec, chosen:str, rejected:str, creq:Request, rreq:Request, kind:str, r
     if chosen == rejected: return res.skip(f"rejected equals chosen ({kind})")
     meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "seed": cfg.seed,
             "rejected_prompt": rreq.prompt, "n_frames": responder.col.frames.n_frames}
-    return res.add("pairs", PrefPair(f"{rec.id}.implicit", rec.path, creq.prompt, chosen, rejected, "timewarp-implicit", list(creq.frames), kind, meta=meta))
+    return res.add(
+        "pairs",
+        PrefPair(
+            f"{rec.id}.implicit",
+            rec.path,
+            creq.prompt,
+            chosen,
+            rejected,
+            "timewarp-implicit",
+            list(creq.frames),
+            kind,
+            meta=meta,
+        ),
+    )
 
+# %% ../../nbs/32_timewarp_implicit.ipynb #993f0a28
 def clean_frames(rec, responder:VideoResponder) -> list[int]:
     "The indices of the frames the model sees (spread evenly), once they decode (then cached for the responder); else `Skip`."
     from timepref.video import VideoReadError, sample_indices, video_meta
     try:
-        idx = sample_indices(video_meta(rec.path).n_frames, responder.col.frames.n_frames)
+        idx = sample_indices(video_meta(rec.path).frame_count, responder.col.frames.n_frames)
         responder.col.frames(rec.path, idx); return idx
     except (VideoReadError, ValueError) as e: raise Skip(f"unreadable video: {getattr(e, 'reason', e)}")
 
+# %% ../../nbs/32_timewarp_implicit.ipynb #be2659c0
 def implicit_step(responder:VideoResponder, cfg:ImplicitConfig):
     "The TimeWarp-Implicit step for a batch of video items: one result per item."
     def plan(it):
@@ -74,9 +90,23 @@ def timewarp_implicit(items:list, out:str|Path, responder:VideoResponder, cfg:Im
                       batch_size:int=16, progress:bool=True) -> dict:
     "Run TimeWarp-Implicit over video `items` with `responder`; returns (and writes) the summary."
     cfg, out = cfg or ImplicitConfig(), Path(out)
-    settings = {"method": "timewarp-implicit", "model": responder.name, "gen": asdict(responder.gen), "n_frames": responder.col.frames.n_frames, **asdict(cfg)}
-    s = run_items(items, implicit_step(responder, cfg), {"pairs": out}, settings, encode=trl_row, desc="timewarp-implicit",
-                  progress=progress, batch_size=batch_size)
+    settings = {
+        "method": "timewarp-implicit",
+        "model": responder.name,
+        "gen": asdict(responder.gen),
+        "n_frames": responder.col.frames.n_frames,
+        **asdict(cfg),
+    }
+    s = run_items(
+        items,
+        implicit_step(responder, cfg),
+        {"pairs": out},
+        settings,
+        encode=trl_row,
+        desc="timewarp-implicit",
+        progress=progress,
+        batch_size=batch_size,
+    )
     s |= {"model": responder.name, "generations": responder.generations}
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s
@@ -87,12 +117,16 @@ def object_recall(captions, text:str) -> float:
     objs = [" ".join(c.lower().split()[1:3]) for c in captions]
     return sum(o in text.lower() for o in objs) / len(objs) if objs else 0.0
 
+# %% ../../nbs/32_timewarp_implicit.ipynb #c292cbc1
 def plot_implicit(pairs_file, recs, path=None):
     "Object recall of chosen vs rejected answers, per rejection kind."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     caps = {r.id: [s.caption for s in r.scenes] for r in recs}
-    rows = [{"kind": p.perturbation, "answer": side, "recall": object_recall(caps[p.meta["source"]], text)}
-            for p in read_trl_jsonl(pairs_file, PrefPair) for side, text in (("chosen", p.chosen), ("rejected", p.rejected))]
+    rows = [
+        {"kind": p.perturbation, "answer": side, "recall": object_recall(caps[p.meta["source"]], text)}
+        for p in read_trl_jsonl(pairs_file, PrefPair)
+        for side, text in (("chosen", p.chosen), ("rejected", p.rejected))
+    ]
     fig, ax = plt.subplots(figsize=(6, 3.2))
     sns.barplot(pd.DataFrame(rows), x="kind", y="recall", hue="answer", order=list(REJECTIONS), errorbar=("ci", 95), ax=ax)
     ax.set(title="TimeWarp-Implicit: true objects named per answer", ylabel="object recall", ylim=(0, 1))

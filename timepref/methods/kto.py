@@ -18,14 +18,24 @@ __all__ = ['kto_rows', 'question_groups', 'kto_convert']
 def _pair_rows(pair:PrefPair) -> list[KTORow]:
     "Two KTO rows on the pair's video; two more with reversed labels on its perturbed video, if it has one."
     def row(suffix, video, text, label, perturbation=""):
-        return KTORow(f"{pair.id}.{suffix}", video, pair.prompt, text, label, pair.method, list(pair.frames), perturbation,
-                      pair.meta | {"pair": pair.id})
+        return KTORow(
+            f"{pair.id}.{suffix}",
+            video,
+            pair.prompt,
+            text,
+            label,
+            pair.method,
+            list(pair.frames),
+            perturbation,
+            pair.meta | {"pair": pair.id},
+        )
     rows = [row("chosen", pair.video, pair.chosen, True), row("rejected", pair.video, pair.rejected, False)]
     if pv := pair.meta.get("perturbed_video"):
         p = pair.perturbation or "perturbed"
         rows += [row(f"{p}.chosen", pv, pair.chosen, False, p), row(f"{p}.rejected", pv, pair.rejected, True, p)]
     return rows
 
+# %% ../../nbs/38_kto.ipynb #98c5cbb7
 def kto_rows(pairs:PrefPair|list[PrefPair]) -> list[KTORow]:
     "The KTO rows of a pair, or of the pairs of one question on one video (a row they share is written once)."
     rows, seen = [], set()
@@ -41,6 +51,7 @@ def question_groups(items:list) -> list[tuple[str, list]]:
     for key, rec in items: groups.setdefault(key if isinstance(rec, RecordError) else (rec.video, rec.prompt), []).append((key, rec))
     return [(g[0][0], [rec for _, rec in g]) for g in groups.values()]
 
+# %% ../../nbs/38_kto.ipynb #448ae5b1
 def kto_convert(pairs:str|Path,       # a pairs file (TRL rows, as the method pipelines write)
                 out:str|Path,         # the KTO rows
                 n:int|None=None,      # draw this many rows from the pool (the paper: 15,000)
@@ -49,8 +60,15 @@ def kto_convert(pairs:str|Path,       # a pairs file (TRL rows, as the method pi
     out = Path(out); pool = sibling(out, "pool") if n else out
     if n is not None and n <= 0: raise ValueError(f"n must be a positive number of rows, got {n}")
     step = lambda group: ItemResult().add("rows", *kto_rows([need_record(item, "pair") for item in group]))
-    s = run_items(question_groups(pair_items(pairs)), step, {"rows": pool}, {"method": "kto", "pairs": str(Path(pairs).resolve()), "n": n, "seed": seed},
-                  encode=trl_row, desc="kto", progress=progress)
+    s = run_items(
+        question_groups(pair_items(pairs)),
+        step,
+        {"rows": pool},
+        {"method": "kto", "pairs": str(Path(pairs).resolve()), "n": n, "seed": seed},
+        encode=trl_row,
+        desc="kto",
+        progress=progress,
+    )
     if n:
         lines = pool.read_text(encoding="utf-8").splitlines()
         if n > len(lines): raise ValueError(f"asked for {n} KTO rows but the pool has {len(lines)}")

@@ -32,13 +32,21 @@ def detect_shots(path, detector:str="histogram", threshold:float|None=None, min_
     "Shots of the video at `path` as `[start, end)` frame spans, found by a PySceneDetect detector."
     import scenedetect as sd
     if detector not in DETECTORS: raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
-    make = {"histogram": sd.HistogramDetector, "content": sd.ContentDetector, "adaptive": sd.AdaptiveDetector, "hash": sd.HashDetector}[detector]
-    kw = {"min_scene_len": min_frames} | ({} if threshold is None else {"adaptive_threshold" if detector == "adaptive" else "threshold": threshold})
+    make = {
+        "histogram": sd.HistogramDetector,
+        "content": sd.ContentDetector,
+        "adaptive": sd.AdaptiveDetector,
+        "hash": sd.HashDetector,
+    }[detector]
+    kw = {"min_scene_len": min_frames} | (
+        {} if threshold is None else {"adaptive_threshold" if detector == "adaptive" else "threshold": threshold}
+    )
     try: shots = sd.detect(str(path), make(**kw))
     except (OSError, sd.VideoOpenFailure) as e: raise VideoReadError(path, f"shot detection: {e}") from None
-    if not shots: return [(0, video_meta(path).n_frames)]   # no cut: one shot
+    if not shots: return [(0, video_meta(path).frame_count)]   # no cut: one shot
     return [(a.frame_num, b.frame_num) for a, b in shots]
 
+# %% ../../nbs/33_temple.ipynb #ae85af48
 def boundary_scores(found:Sequence[float], truth:Sequence[float], tol:float) -> dict:
     "Precision / recall of `found` cut times against `truth`, a cut matching if within `tol` seconds (each truth matched once)."
     left, hits = list(truth), 0
@@ -58,11 +66,16 @@ def colour_histogram(frames:np.ndarray, bins:tuple=(8, 4, 4)) -> np.ndarray:
         out.append(h / max(np.linalg.norm(h), 1e-12))
     return np.stack(out)
 
+# %% ../../nbs/33_temple.ipynb #4268a21f
 class SiglipEmbedder:
     "Unit-length SigLIP image embeddings of frames, from a model folder or hub id (as TEMPLE groups clips)."
     def __init__(self, path:str|Path, device:str="cpu"):
         from transformers import AutoImageProcessor, AutoModel
-        self.model, self.processor, self.device = AutoModel.from_pretrained(path).to(device).eval(), AutoImageProcessor.from_pretrained(path), device
+        self.model, self.processor, self.device = (
+            AutoModel.from_pretrained(path).to(device).eval(),
+            AutoImageProcessor.from_pretrained(path),
+            device,
+        )
     def __call__(self, frames:np.ndarray) -> np.ndarray:
         import torch
         with torch.no_grad():
@@ -71,6 +84,7 @@ class SiglipEmbedder:
             e = getattr(e, "pooler_output", e)
         return torch.nn.functional.normalize(e.float(), dim=-1).cpu().numpy()
 
+# %% ../../nbs/33_temple.ipynb #ab1c0e82
 def make_embedder(spec:str="histogram") -> Callable[[np.ndarray], np.ndarray]:
     "`histogram` (offline) or `siglip:PATH` (a SigLIP model folder or hub id)."
     if spec == "histogram": return colour_histogram
@@ -88,6 +102,7 @@ def similarity_groups(emb:np.ndarray, threshold:float=0.8) -> list[int]:
         out.append(j)
     return out
 
+# %% ../../nbs/33_temple.ipynb #9e3316ef
 def merge_runs(spans:list[tuple[int, int]], groups:list[int]) -> tuple[list[tuple[int, int]], list[int]]:
     "Consecutive clips of one group become one clip (a cut inside a shot, or a cut back to the same view)."
     s, g = [], []
@@ -102,6 +117,7 @@ def sharpness(frame:np.ndarray) -> float:
     import cv2
     return float(cv2.Laplacian(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
 
+# %% ../../nbs/33_temple.ipynb #80cb7e35
 def keyframe_candidates(span:tuple[int, int], k:int=2, window:float=1/6, most:int=7) -> list[list[int]]:
     "For each of `k` anchors at 1/(k+1), 2/(k+1), … of the clip: frame indices within `window`·length of it (at most `most`)."
     a, b = span; n = b - a
@@ -112,6 +128,7 @@ def keyframe_candidates(span:tuple[int, int], k:int=2, window:float=1/6, most:in
         out.append(sorted(idx, key=lambda f: abs(f + .5 - c)))   # nearest the anchor first
     return out
 
+# %% ../../nbs/33_temple.ipynb #1eff8d22
 def pick_keyframes(cands:list[list[int]], sharp:dict[int, float]) -> list[int]:
     "The sharpest candidate near each anchor (the nearest on a tie), never the same frame twice."
     out = []
@@ -168,16 +185,22 @@ class Selection:
     def frames(self) -> list[int]: return [f for k in self.keyframes for f in k]
     def seconds(self) -> list[tuple[float, float]]: return [(round(a / self.fps, 3), round(b / self.fps, 3)) for a, b in self.clips]
 
+# %% ../../nbs/33_temple.ipynb #7fe04623
 def _keep_shots(path, shots, fps, cfg) -> tuple[list, np.ndarray, dict]:
     "Shots that are not transitions (too short, or monochrome), with their middle frames."
     mids = read_frames_at_indices(path, [(a + b - 1) // 2 for a, b in shots])
     keep, dropped = [], {}
     for i, (a, b) in enumerate(shots):
-        why = "shorter than min_clip_s" if (b - a) / fps < cfg.min_clip_s else "monochrome" if mids[i].std() < cfg.monochrome_std else None
+        why = (
+            "shorter than min_clip_s"
+            if (b - a) / fps < cfg.min_clip_s
+            else "monochrome" if mids[i].std() < cfg.monochrome_std else None
+        )
         if why: dropped[why] = dropped.get(why, 0) + 1
         else: keep.append(i)
     return [shots[i] for i in keep], mids[keep], dropped
 
+# %% ../../nbs/33_temple.ipynb #08742770
 def select_clips(path, cfg:TempleConfig, embed:Callable) -> Selection:
     "TEMPLE's three selection steps on one video: shots, similarity groups, sharp keyframes; `Skip` with the reason if it fails."
     try:
@@ -234,10 +257,22 @@ def pair_filter(kind:str, chosen:str, rejected:str, ratio:float=1.5) -> str|None
 def _summary(llm:LLM, caps:list[str]) -> str:
     return llm.run(TEMPLE_SUMMARY_TASK, captions=caps)
 
+# %% ../../nbs/33_temple.ipynb #9cff6f3a
 def _pairs(rec, sel:Selection, caps:list[str], responder, llm:LLM, cfg:TempleConfig, res:ItemResult) -> ItemResult:
     "The video's clip record and its pairs at every level in `res`, or the counted reasons there are none."
-    res.add("clips", {"id": rec.id, "video": rec.path, "fps": sel.fps, "clips": [list(c) for c in sel.clips], "groups": sel.groups,
-                      "keyframes": sel.keyframes, "captions": caps, "dropped": sel.dropped})
+    res.add(
+        "clips",
+        {
+            "id": rec.id,
+            "video": rec.path,
+            "fps": sel.fps,
+            "clips": [list(c) for c in sel.clips],
+            "groups": sel.groups,
+            "keyframes": sel.keyframes,
+            "captions": caps,
+            "dropped": sel.dropped,
+        },
+    )
     if not all(caps): return res.skip("empty clip caption")
     try: chosen = _summary(llm, caps)
     except (ParseError, RequestRefused) as e: return res.skip(f"summary: {e.reason}")
@@ -246,11 +281,34 @@ def _pairs(rec, sel:Selection, caps:list[str], responder, llm:LLM, cfg:TempleCon
         try: rejected = _summary(llm, apply_order(caps, order))
         except (ParseError, RequestRefused) as e: res.skip(f"summary: {e.reason}"); continue
         if why := pair_filter(kind, chosen, rejected, cfg.length_ratio): res.skip(f"filter: {why}"); continue
-        meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "llm": llm.name, "seed": cfg.seed,
-                "clips": sel.seconds(), "clip_captions": caps, "order": order}
-        res.add("pairs", PrefPair(f"{rec.id}.temple.r{r:g}.{kind}", rec.path, cfg.prompt, chosen, rejected, "temple", sel.frames, kind, float(r), meta))
+        meta = {
+            "source": rec.id,
+            "split": rec.meta.get("split", ""),
+            "generator": responder.name,
+            "llm": llm.name,
+            "seed": cfg.seed,
+            "clips": sel.seconds(),
+            "clip_captions": caps,
+            "order": order,
+        }
+        res.add(
+            "pairs",
+            PrefPair(
+                f"{rec.id}.temple.r{r:g}.{kind}",
+                rec.path,
+                cfg.prompt,
+                chosen,
+                rejected,
+                "temple",
+                sel.frames,
+                kind,
+                float(r),
+                meta,
+            ),
+        )
     return res
 
+# %% ../../nbs/33_temple.ipynb #1b318383
 def temple_step(responder:VideoResponder, llm:LLM, cfg:TempleConfig, embed:Callable):
     "The TEMPLE step for a batch of videos: selection, all clip captions in batches, then summaries and pairs per level."
     def plan(it):
@@ -262,6 +320,7 @@ def temple_step(responder:VideoResponder, llm:LLM, cfg:TempleConfig, embed:Calla
 # %% ../../nbs/33_temple.ipynb #c45ea019
 def _encode(rec) -> dict: return trl_row(rec) if isinstance(rec, PrefPair) else rec
 
+# %% ../../nbs/33_temple.ipynb #1cead760
 def temple(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None, cfg:TempleConfig|None=None,
            batch_size:int=8, progress:bool=True) -> dict:
     "Run TEMPLE over video `items`; writes the pairs, the selected clips (`*.clips.jsonl`) and a summary with pairs per level and kind."
@@ -277,6 +336,7 @@ def temple(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s
 
+# %% ../../nbs/33_temple.ipynb #5ebfb571
 def pair_counts(path) -> dict:
     "Pairs per level and kind in a TEMPLE pairs file: `{'pairs_by_level': {'r16': {'drop': n, …}, …}}`."
     out = {}
@@ -291,7 +351,16 @@ def plot_temple(summary:dict, path=None):
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     rows = [{"r": lvl, "kind": k, "pairs": n} for lvl, kinds in summary["pairs_by_level"].items() for k, n in kinds.items()]
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    sns.barplot(pd.DataFrame(rows), x="r", y="pairs", hue="kind", order=[f"r{r:g}" for r in (16, 8, 4, 2) if f"r{r:g}" in summary["pairs_by_level"]], ax=ax)
-    ax.set(title=f"TEMPLE pairs per level (filters removed {summary['filter_removed_share']:.0%})", xlabel="difficulty factor")
+    sns.barplot(
+        pd.DataFrame(rows),
+        x="r",
+        y="pairs",
+        hue="kind",
+        order=[f"r{r:g}" for r in (16, 8, 4, 2) if f"r{r:g}" in summary["pairs_by_level"]],
+        ax=ax,
+    )
+    ax.set(
+        title=f"TEMPLE pairs per level (filters removed {summary['filter_removed_share']:.0%})", xlabel="difficulty factor"
+    )
     if path: fig.savefig(path, dpi=120, bbox_inches="tight")
     return fig

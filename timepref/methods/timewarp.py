@@ -39,13 +39,22 @@ def perturbed_path(rec:VideoRecord, name:str, folder:Path) -> Path:
     "Where the `name` (shuffle, reverse) re-cut of `rec` goes."
     return (Path(folder) / f"{rec.id}.{name}.mp4").resolve()
 
+# %% ../../nbs/31_timewarp_explicit.ipynb #38eb78c9
 def perturbed_video(rec:VideoRecord, order:Sequence[int], name:str, folder:Path) -> VideoRecord:
     "Write `rec`'s scenes joined in `order` to `folder/{id}.{name}.mp4`; return the new video's record."
     fps = rec.fps or video_meta(rec.path).fps
-    dst = cut_video(rec.path, perturbed_path(rec, name, folder), [(rec.scenes[i].start, rec.scenes[i].end) for i in order], fps)
+    dst = cut_video(
+        rec.path, perturbed_path(rec, name, folder), [(rec.scenes[i].start, rec.scenes[i].end) for i in order], fps
+    )
     scenes = retime(rec.scenes, order)
-    return VideoRecord(f"{rec.id}.{name}", str(dst.resolve()), scenes[-1].end, fps, scenes,
-                       {"source_video": rec.id, "perturbation": name, "order": list(order), "split": rec.meta.get("split", "")})
+    return VideoRecord(
+        f"{rec.id}.{name}",
+        str(dst.resolve()),
+        scenes[-1].end,
+        fps,
+        scenes,
+        {"source_video": rec.id, "perturbation": name, "order": list(order), "split": rec.meta.get("split", "")},
+    )
 
 # %% ../../nbs/31_timewarp_explicit.ipynb #646aabc9
 @dataclass
@@ -60,6 +69,7 @@ class TimeWarpConfig:
         if self.perturbations not in PERTURBATIONS: raise ValueError(f"perturbations must be one of {PERTURBATIONS}, got {self.perturbations!r}")
         if self.min_scenes < 2: raise ValueError(f"min_scenes must be >= 2 (one scene has no order to perturb), got {self.min_scenes}")
 
+# %% ../../nbs/31_timewarp_explicit.ipynb #bf07db2c
 def question_kind(q:str) -> str:
     "`beginning`, `end`, `after`, `before` or `other`: what a temporal question asks about."
     q = q.lower()
@@ -67,6 +77,7 @@ def question_kind(q:str) -> str:
         if any(w in q for w in words): return k
     return "other"
 
+# %% ../../nbs/31_timewarp_explicit.ipynb #a318656f
 def _same(a:str, b:str) -> bool: return a.strip().rstrip(".").lower() == b.strip().rstrip(".").lower()
 
 # %% ../../nbs/31_timewarp_explicit.ipynb #ea69ea40
@@ -74,8 +85,18 @@ def _pairs(res:ItemResult, rec:VideoRecord, qa:list, orders:dict, videos:dict[st
     "SFT rows from the QA; a pair per question and order, rejected answered from the reordered captions."
     caps = [s.caption for s in rec.scenes]
     for k, (q, a) in enumerate(qa, 1):
-        meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": llm.name, "seed": cfg.seed, "question": k, "kind": question_kind(q)}
-        res.add("sft", SFTRow(f"{rec.id}.q{k}", rec.path, q, a, "timewarp-explicit", meta=meta | {"prompt": TEMPORAL_QA_TASK.prompt.id}))
+        meta = {
+            "source": rec.id,
+            "split": rec.meta.get("split", ""),
+            "generator": llm.name,
+            "seed": cfg.seed,
+            "question": k,
+            "kind": question_kind(q),
+        }
+        res.add(
+            "sft",
+            SFTRow(f"{rec.id}.q{k}", rec.path, q, a, "timewarp-explicit", meta=meta | {"prompt": TEMPORAL_QA_TASK.prompt.id}),
+        )
         for p, order in orders.items():
             try: rej = llm.run(ANSWER_TASK, captions=apply_order(caps, order), question=q)
             except (ParseError, RequestRefused) as e: res.skip(f"answer: {e.reason}"); continue
@@ -92,11 +113,19 @@ def _timewar(res:ItemResult, rec:VideoRecord, orders:dict, videos:dict[str, str]
     except (ParseError, RequestRefused) as e: res.skip(f"timewar: {e.reason}"); return
     p = "shuffle"
     for k, (q, opts, ans) in enumerate(mcqs, 1):
-        group, meta = f"{rec.id}.m{k}", {"source": rec.id, "split": rec.meta.get("split", ""), "generator": llm.name, "kind": question_kind(q)}
+        group, meta = f"{rec.id}.m{k}", {
+            "source": rec.id,
+            "split": rec.meta.get("split", ""),
+            "generator": llm.name,
+            "kind": question_kind(q),
+        }
         res.add("timewar_normal", MCQItem(group, rec.path, q, opts, ans, "timewar", "normal", group, meta))
         try: j = llm.run(MCQ_ANSWER_TASK, captions=apply_order(caps, orders[p]), question=q, options=opts)
         except (ParseError, RequestRefused) as e: res.skip(f"timewar {p}: {e.reason}"); continue
-        res.add("timewar_shuffled", MCQItem(f"{group}.{p}", videos[p], q, opts, j, "timewar", "shuffled", group, meta | {"answer_changed": j != ans}))
+        res.add(
+            "timewar_shuffled",
+            MCQItem(f"{group}.{p}", videos[p], q, opts, j, "timewar", "shuffled", group, meta | {"answer_changed": j != ans}),
+        )
 
 # %% ../../nbs/31_timewarp_explicit.ipynb #b6cef425
 def timewarp_step(llm:LLM, cfg:TimeWarpConfig, video_dir:Path):
@@ -134,11 +163,19 @@ def timewarp_outputs(out) -> dict[str, Path]:
     out = Path(out)
     return {"pairs": out, **{k: sibling(out, k) for k in ("sft", "timewar_normal", "timewar_shuffled", "videos")}}
 
+# %% ../../nbs/31_timewarp_explicit.ipynb #b1d5e0e3
 def _encode(rec) -> dict: return trl_row(rec) if isinstance(rec, (PrefPair, SFTRow)) else to_dict(rec)
 
+# %% ../../nbs/31_timewarp_explicit.ipynb #15e87222
 def _settings(llm:LLM, cfg:TimeWarpConfig) -> dict:
     tasks = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK)
-    return {"method": "timewarp-explicit", "llm": llm.name, "llm_params": llm.params, **asdict(cfg), "prompts": [t.prompt.id for t in tasks]}
+    return {
+        "method": "timewarp-explicit",
+        "llm": llm.name,
+        "llm_params": llm.params,
+        **asdict(cfg),
+        "prompts": [t.prompt.id for t in tasks],
+    }
 
 # %% ../../nbs/31_timewarp_explicit.ipynb #7edd99c0
 def timewarp_explicit(items:list,                 # `(key, VideoRecord)` items, e.g. from `video_items`
@@ -152,8 +189,17 @@ def timewarp_explicit(items:list,                 # `(key, VideoRecord)` items, 
     step = timewarp_step(llm, cfg, video_dir)
     if batch: prefetch_batches(items, step, llm, progress_path(out), _settings(llm, cfg))
     clear = lambda: [f.unlink() for f in video_dir.glob(".*.mp4")]   # a killed run's half-written videos (done ones are renamed)
-    summary = run_items(items, step, outs, _settings(llm, cfg), encode=_encode, workers=workers, desc="timewarp-explicit",
-                        progress=progress, prepare=clear)
+    summary = run_items(
+        items,
+        step,
+        outs,
+        _settings(llm, cfg),
+        encode=_encode,
+        workers=workers,
+        desc="timewarp-explicit",
+        progress=progress,
+        prepare=clear,
+    )
     for kind in ("normal", "shuffled"):
         official = timewar_official(read_jsonl(outs[f"timewar_{kind}"], MCQItem)) if outs[f"timewar_{kind}"].exists() else []
         sibling(out, f"timewar_{kind}_benchmark", ".json").write_text(json.dumps(official, indent=1))
@@ -167,7 +213,9 @@ def plot_timewarp(pairs_file, summary:dict|None=None, path=None):
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     rows = [{"kind": r.meta["kind"], "perturbation": r.perturbation} for r in read_trl_jsonl(pairs_file, PrefPair)]
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.2), gridspec_kw={"width_ratios": [1, 1.2]})
-    sns.countplot(pd.DataFrame(rows), x="kind", hue="perturbation", ax=axs[0], order=["beginning", "end", "after", "before"])
+    sns.countplot(
+        pd.DataFrame(rows), x="kind", hue="perturbation", ax=axs[0], order=["beginning", "end", "after", "before"]
+    )
     axs[0].set(title="TimeWarp-Explicit pairs", xlabel="question about", ylabel="pairs")
     skips = (summary or {}).get("skips", {})
     if skips: sns.barplot(x=list(skips.values()), y=list(skips), ax=axs[1], color="gray")
