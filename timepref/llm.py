@@ -200,6 +200,67 @@ def complete_many(self:OpenAILLM, many:Sequence[list[dict]]) -> list[str]:
     "Replies to many message lists, at most `max_concurrency` in flight, in order."
     with ThreadPoolExecutor(self.max_concurrency) as ex: return list(ex.map(self.complete, many))
 
+# %% ../nbs/23_llm.ipynb #7df0781e
+class HFLLM(LLM):
+    "Chat replies from a local Hugging Face causal LM (greedy decoding)."
+    def __init__(self, path:str|Path, gguf_file:str|None=None, max_new_tokens:int=256, device:str|None=None, cache:str|Path|None=None):
+        super().__init__(cache, max_new_tokens=max_new_tokens)
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        kw = {"gguf_file": gguf_file} if gguf_file else {}
+        self.tok = AutoTokenizer.from_pretrained(str(path), **kw)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = AutoModelForCausalLM.from_pretrained(str(path), **kw).to(self.device).eval()
+        self.name = f"hf:{Path(path).name}{'/' + gguf_file if gguf_file else ''}"
+
+    def _reply(self, messages:list[dict], max_new_tokens:int=256, **params) -> str:
+        import torch
+        ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(
+            self.device
+        )
+        with torch.no_grad():
+            out = self.model.generate(
+                **ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id
+            )
+        self.count("generations")
+        return self.tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+# %% ../nbs/23_llm.ipynb #14d599a7
+def build_tiny_text_lm(out, seed:int=0):
+    "A randomly initialised tiny Qwen2 causal LM with the world tokenizer and a chat template, saved to `out` (for tests)."
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from timepref.models import CHAT_TEMPLATE, train_tokenizer, world_corpus
+    tok = train_tokenizer(world_corpus(), 1024); tok.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(seed)
+    i = tok.convert_tokens_to_ids
+    model = Qwen2ForCausalLM(
+        Qwen2Config(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            bos_token_id=i("<|im_start|>"),
+            eos_token_id=i("<|im_end|>"),
+            pad_token_id=i("<|endoftext|>"),
+        )
+    )
+    model.save_pretrained(out); tok.save_pretrained(out)
+    return Path(out)
+
+# %% ../nbs/23_llm.ipynb #3799c45b
+def make_llm(spec:str, cache:str|Path|None=None, **kw) -> LLM:
+    "A backend from its name: `rules`, `openai:MODEL`, `hf:PATH` or `hf:PATH::FILE.gguf`."
+    kind, _, arg = spec.partition(":")
+    if kind == "rules" and not arg: return RulesLLM()
+    if kind == "openai" and arg: return OpenAILLM(arg, base_url=os.environ.get("OPENAI_BASE_URL"), cache=cache, **kw)
+    if kind == "hf" and arg:
+        path, _, gguf = arg.partition("::")
+        return HFLLM(path, gguf_file=gguf or None, cache=cache, **kw)
+    raise ValueError(f"unknown LLM backend {spec!r}: use rules, openai:MODEL or hf:PATH[::FILE.gguf]")
+
 # %% ../nbs/23_llm.ipynb #52880e16
 def _batch_errors(f):
     "A Batch API method whose client errors become ours: a refused key stops the run, others are `LLMError`s."
@@ -272,64 +333,3 @@ def run_batch(self:OpenAILLM, requests:dict[str, tuple[list[dict], dict]], # cac
         self.cache.mark_batch(b.id)                 # recorded before waiting: a killed run's rerun waits on it, not pays again
         n += self._ingest_batch(self._await_batch(b.id, poll, timeout))
     return n
-
-# %% ../nbs/23_llm.ipynb #7df0781e
-class HFLLM(LLM):
-    "Chat replies from a local Hugging Face causal LM (greedy decoding)."
-    def __init__(self, path:str|Path, gguf_file:str|None=None, max_new_tokens:int=256, device:str|None=None, cache:str|Path|None=None):
-        super().__init__(cache, max_new_tokens=max_new_tokens)
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        kw = {"gguf_file": gguf_file} if gguf_file else {}
-        self.tok = AutoTokenizer.from_pretrained(str(path), **kw)
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = AutoModelForCausalLM.from_pretrained(str(path), **kw).to(self.device).eval()
-        self.name = f"hf:{Path(path).name}{'/' + gguf_file if gguf_file else ''}"
-
-    def _reply(self, messages:list[dict], max_new_tokens:int=256, **params) -> str:
-        import torch
-        ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(
-            self.device
-        )
-        with torch.no_grad():
-            out = self.model.generate(
-                **ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id
-            )
-        self.count("generations")
-        return self.tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
-
-# %% ../nbs/23_llm.ipynb #14d599a7
-def build_tiny_text_lm(out, seed:int=0):
-    "A randomly initialised tiny Qwen2 causal LM with the world tokenizer and a chat template, saved to `out` (for tests)."
-    import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-    from timepref.models import CHAT_TEMPLATE, train_tokenizer, world_corpus
-    tok = train_tokenizer(world_corpus(), 1024); tok.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(seed)
-    i = tok.convert_tokens_to_ids
-    model = Qwen2ForCausalLM(
-        Qwen2Config(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
-            bos_token_id=i("<|im_start|>"),
-            eos_token_id=i("<|im_end|>"),
-            pad_token_id=i("<|endoftext|>"),
-        )
-    )
-    model.save_pretrained(out); tok.save_pretrained(out)
-    return Path(out)
-
-# %% ../nbs/23_llm.ipynb #3799c45b
-def make_llm(spec:str, cache:str|Path|None=None, **kw) -> LLM:
-    "A backend from its name: `rules`, `openai:MODEL`, `hf:PATH` or `hf:PATH::FILE.gguf`."
-    kind, _, arg = spec.partition(":")
-    if kind == "rules" and not arg: return RulesLLM()
-    if kind == "openai" and arg: return OpenAILLM(arg, base_url=os.environ.get("OPENAI_BASE_URL"), cache=cache, **kw)
-    if kind == "hf" and arg:
-        path, _, gguf = arg.partition("::")
-        return HFLLM(path, gguf_file=gguf or None, cache=cache, **kw)
-    raise ValueError(f"unknown LLM backend {spec!r}: use rules, openai:MODEL or hf:PATH[::FILE.gguf]")
