@@ -36,14 +36,8 @@ def _pair(n:int, rng:random.Random) -> tuple[int, int, bool]:
 def clip_rows(rec:VideoRecord, n_frames:int=16) -> list[SFTRow]:
     "One caption example per scene, on `n_frames` times strictly inside the scene."
     return [
-        SFTRow(
-            id=f"{rec.id}-clip{k}",
-            video=rec.path,
-            prompt=DESCRIBE_CLIP,
-            completion=s.caption,
-            method="world-sft",
-            frames=[round(float(t), 4) for t in np.linspace(s.start, s.end, n_frames + 2)[1:-1]],
-        )
+        SFTRow(id=f"{rec.id}-clip{k}", video=rec.path, prompt=DESCRIBE_CLIP, completion=s.caption, method="world-sft",
+               frames=[round(float(t), 4) for t in np.linspace(s.start, s.end, n_frames + 2)[1:-1]])
         for k, s in enumerate(rec.scenes)
     ]
 
@@ -85,15 +79,9 @@ def order_items(rec:VideoRecord, n:int=4, seed:int=0) -> list[MCQItem]:
         i, j, swap = _pair(len(caps), rng); which = ("earlier", "later")[k % 2]
         opts = [caps[j], caps[i]] if swap else [caps[i], caps[j]]
         out.append(
-            MCQItem(
-                id=f"{rec.id}-order{k}",
-                video=rec.path,
-                question=order_question(*opts, which),
-                options=opts,
-                answer=opts.index(caps[i] if which == "earlier" else caps[j]),
-                benchmark="world-order",
-                category=which,
-            )
+            MCQItem(id=f"{rec.id}-order{k}", video=rec.path, question=order_question(*opts, which), options=opts,
+                    answer=opts.index(caps[i] if which == "earlier" else caps[j]), benchmark="world-order",
+                    category=which)
         )
     return out
 
@@ -106,15 +94,8 @@ def sequence_items(rec:VideoRecord, n:int=4, seed:int=0) -> list[MCQItem]:
         true, other = describe_answer(caps), describe_answer([caps[p] for p in shuffled(len(caps), rng)])
         opts = [other, true] if rng.random() < .5 else [true, other]
         out.append(
-            MCQItem(
-                id=f"{rec.id}-sequence{k}",
-                video=rec.path,
-                question=DESCRIBE,
-                options=opts,
-                answer=opts.index(true),
-                benchmark="world-order",
-                category="sequence",
-            )
+            MCQItem(id=f"{rec.id}-sequence{k}", video=rec.path, question=DESCRIBE, options=opts,
+                    answer=opts.index(true), benchmark="world-order", category="sequence")
         )
     return out
 
@@ -162,20 +143,10 @@ def world_sft_dataset(recs:Sequence[VideoRecord], cfg:BaseConfig, extra:Sequence
 
 # %% ../nbs/13_base.ipynb #81870111
 def _sft_args(cfg:BaseConfig, out:str) -> SFTConfig:
-    return video_trl_config(
-        SFTConfig,
-        output_dir=out,
-        per_device_train_batch_size=cfg.batch_size,
-        max_steps=cfg.steps,
-        learning_rate=cfg.lr,
-        lr_scheduler_type="cosine",
-        warmup_steps=cfg.warmup_steps,
-        weight_decay=0.0,
-        logging_steps=max(1, min(cfg.log_every, cfg.steps)),
-        seed=cfg.seed,
-        use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=True,
-    )
+    return video_trl_config(SFTConfig, output_dir=out, per_device_train_batch_size=cfg.batch_size, max_steps=cfg.steps,
+                            learning_rate=cfg.lr, lr_scheduler_type="cosine", warmup_steps=cfg.warmup_steps,
+                            weight_decay=0.0, logging_steps=max(1, min(cfg.log_every, cfg.steps)), seed=cfg.seed,
+                            use_cpu=not torch.cuda.is_available(), disable_tqdm=True)
 
 # %% ../nbs/13_base.ipynb #455a51da
 def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow]=(), progress:bool=True) -> dict:
@@ -192,16 +163,10 @@ def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow
         trainer.remove_callback(PrinterCallback)   # keep stdout for results; the loss history goes into the report
         t = time.perf_counter(); trainer.train(); secs = time.perf_counter() - t
     model.save_pretrained(out); proc.save_pretrained(out)
-    rep = {
-        "config": asdict(cfg),
-        "params": n_params(model),
-        "train_rows": len(ds),
-        "extra_rows": len(extra),
-        "train_seconds": round(secs, 1),
-        "seconds_per_step": round(secs / max(1, trainer.state.global_step), 3),
-        "decodes": col.frames.decodes,
-        "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h],
-    }
+    rep = {"config": asdict(cfg), "params": n_params(model), "train_rows": len(ds), "extra_rows": len(extra),
+           "train_seconds": round(secs, 1), "seconds_per_step": round(secs / max(1, trainer.state.global_step), 3),
+           "decodes": col.frames.decodes,
+           "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h]}
     (out/"base_report.json").write_text(json.dumps(rep, indent=1))
     return rep
 
@@ -210,10 +175,8 @@ KINDS = {"earlier": "pair", "later": "pair", "sequence": "sequence"}
 
 def by_kind(results:Sequence[dict]) -> dict:
     "`accuracy` over all results and per kind of question (`pair`, `sequence`)."
-    return {
-        "all": accuracy(results),
-        **{k: accuracy([r for r in results if KINDS[r["category"]] == k]) for k in ("pair", "sequence")},
-    }
+    return {"all": accuracy(results),
+            **{k: accuracy([r for r in results if KINDS[r["category"]] == k]) for k in ("pair", "sequence")}}
 
 # %% ../nbs/13_base.ipynb #4398b584
 def evaluate_order(model_dir, world, n_frames:int|None=None, n_per_video:int=4, seed:int=0, progress:bool=False, model=None, processor=None) -> dict:
@@ -240,21 +203,13 @@ def plot_base(report:dict, evals:dict, path=None):
     "Training loss and held-out order accuracy (`evals`: name → `evaluate_order` result)."
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.4]})
-    sns.lineplot(
-        pd.DataFrame(report["loss"], columns=["step", "loss"]),
-        x="step",
-        y="loss",
-        ax=a,
-        marker="o" if len(report["loss"]) < 20 else None,
-    )
+    sns.lineplot(pd.DataFrame(report["loss"], columns=["step", "loss"]), x="step", y="loss", ax=a,
+                 marker="o" if len(report["loss"]) < 20 else None)
     if report["loss"]: a.set_yscale("log")
     a.set_title(f"SFT on the world ({report['params']:,} parameters)")
     rows = [
-        {
-            "model": f"{name}\nreversed frames" if rev == "reversed" else name,
-            "question": kind,
-            **{k: e[rev][kind][k] for k in ("accuracy", "ci95")},
-        }
+        {"model": f"{name}\nreversed frames" if rev == "reversed" else name, "question": kind,
+         **{k: e[rev][kind][k] for k in ("accuracy", "ci95")}}
         for name, e in evals.items()
         for rev in ("normal", "reversed")
         if rev == "normal" or name != "untrained"
@@ -264,14 +219,8 @@ def plot_base(report:dict, evals:dict, path=None):
     sns.barplot(df, x="model", y="accuracy", hue="question", palette="crest", errorbar=None, ax=b)
     for bars, (_, sub) in zip(b.containers, df.groupby("question", sort=False)):   # one container per hue, bars in x order
         for bar, (_, r) in zip(bars, sub.iterrows()):
-            b.errorbar(
-                bar.get_x() + bar.get_width() / 2,
-                r.accuracy,
-                yerr=[[r.accuracy - r.ci95[0]], [r.ci95[1] - r.accuracy]],
-                fmt="none",
-                c="k",
-                capsize=3,
-            )
+            b.errorbar(bar.get_x() + bar.get_width() / 2, r.accuracy,
+                       yerr=[[r.accuracy - r.ci95[0]], [r.ci95[1] - r.accuracy]], fmt="none", c="k", capsize=3)
     b.axhline(0.5, ls="--", c="gray"); b.text(-.45, .51, "chance", va="bottom", color="gray")
     n = next(iter(evals.values()))["normal"]["pair"]["n"]
     b.set_ylim(0, 1); b.set_xlabel(""); b.set_title(f"held-out order questions ({n} of each kind), 95% CI"); b.legend(loc="upper right", fontsize=8)

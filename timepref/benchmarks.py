@@ -92,17 +92,8 @@ def _video(video_dir, name) -> str:
     return str(Path(video_dir) / (name if Path(name).suffix else f"{name}.mp4")) if video_dir else name
 
 # %% ../nbs/51_benchmarks.ipynb #95968682
-ANSWER_PHRASES = (
-    "the answer is",
-    "the correct answer is",
-    "the best answer is",
-    "best answer is",
-    "the correct option is",
-    "correct option is",
-    "my answer is",
-    "answer:",
-    "answer is",
-)
+ANSWER_PHRASES = ("the answer is", "the correct answer is", "the best answer is", "best answer is",
+                  "the correct option is", "correct option is", "my answer is", "answer:", "answer is")
 
 def extract_choice(text:str, n_options:int) -> int|None:
     "The option index a generated answer names (lmms-eval's ranking), or `None`."
@@ -183,17 +174,9 @@ def load_vinoground(path, video_dir=None, concat_dir=None) -> list[MCQItem]:
         if concat_dir:
             for s, side in enumerate(("pos", "neg")):
                 out.append(
-                    MCQItem(
-                        f"{k}_{side}_video",
-                        _video(concat_dir, k),
-                        VIDEO_Q.format(cap=caps[s]),
-                        ["first fragment", "second fragment"],
-                        s,
-                        "vinoground",
-                        cat,
-                        group=k,
-                        meta={"task": "video"},
-                    )
+                    MCQItem(f"{k}_{side}_video", _video(concat_dir, k), VIDEO_Q.format(cap=caps[s]),
+                            ["first fragment", "second fragment"], s, "vinoground", cat, group=k,
+                            meta={"task": "video"})
                 )
     return out
 
@@ -223,15 +206,8 @@ def load_tempcompass(path, video_dir=None, task:str="multi-choice") -> list[MCQI
         else:
             q, opts = _mc_question(r["question"]); ans = _letter(r["answer"], len(opts), path, i)
         out.append(
-            MCQItem(
-                f"{r['video_id']}-{task}-{i}",
-                _video(video_dir, r["video_id"]),
-                q,
-                opts,
-                ans,
-                f"tempcompass-{task}",
-                r.get("dim", ""),
-            )
+            MCQItem(f"{r['video_id']}-{task}-{i}", _video(video_dir, r["video_id"]), q, opts, ans,
+                    f"tempcompass-{task}", r.get("dim", ""))
         )
     return out
 
@@ -243,16 +219,8 @@ def load_tvbench(path, video_dir=None, task:str="") -> list[MCQItem]:
         c = [str(x) for x in _list(r["candidates"])]
         if r["answer"] not in c: raise RecordError(f"answer {r['answer']!r} is not a candidate", path, i, "answer")
         out.append(
-            MCQItem(
-                f"{task or 'tvbench'}-{i}",
-                _video(video_dir, r["video"]),
-                r["question"],
-                c,
-                c.index(r["answer"]),
-                "tvbench",
-                task,
-                meta={k: r[k] for k in ("start", "end") if k in r},
-            )
+            MCQItem(f"{task or 'tvbench'}-{i}", _video(video_dir, r["video"]), r["question"], c, c.index(r["answer"]),
+                    "tvbench", task, meta={k: r[k] for k in ("start", "end") if k in r})
         )
     return out
 
@@ -290,11 +258,8 @@ def load_videomme(path, video_dir=None) -> list[MCQItem]:
                 _letter(r["answer"], len(opts), path, i),
                 "videomme",
                 r["task_type"],
-                meta={
-                    "duration": r.get("duration", ""),
-                    "domain": r.get("domain", ""),
-                    "sub_category": r.get("sub_category", ""),
-                },
+                meta={"duration": r.get("duration", ""), "domain": r.get("domain", ""),
+                      "sub_category": r.get("sub_category", "")},
             )
         )
     return out
@@ -306,16 +271,9 @@ def load_mlvu(path, video_dir=None) -> list[MCQItem]:
     for i, r in _rows(path, ("video_name", "question", "candidates", "answer")):
         q, c = _mc_question(r["question"])[0], [str(c) for c in _list(r["candidates"])]
         out.append(
-            MCQItem(
-                str(r.get("question_id", f"mlvu-{i}")),
-                _video(video_dir, r["video_name"]),
-                q,
-                c,
-                _letter(r["answer"], len(c), path, i),
-                "mlvu",
-                r.get("task_type", ""),
-                meta={"duration": r.get("duration", "")},
-            )
+            MCQItem(str(r.get("question_id", f"mlvu-{i}")), _video(video_dir, r["video_name"]), q, c,
+                    _letter(r["answer"], len(c), path, i), "mlvu", r.get("task_type", ""),
+                    meta={"duration": r.get("duration", "")})
         )
     return out
 
@@ -337,15 +295,8 @@ def load_nextqa(path, video_dir=None) -> list[MCQItem]:
     for i, r in _rows(path, ("video", "question", "answer", "a0")):
         opts = [r[f"a{k}"] for k in range(5) if r.get(f"a{k}") not in (None, "")]
         out.append(
-            MCQItem(
-                str(r.get("qid", i)) + f"-{r['video']}",
-                _video(video_dir, r["video"]),
-                r["question"],
-                opts,
-                int(r["answer"]),
-                "nextqa",
-                r.get("type", ""),
-            )
+            MCQItem(str(r.get("qid", i)) + f"-{r['video']}", _video(video_dir, r["video"]), r["question"], opts,
+                    int(r["answer"]), "nextqa", r.get("type", ""))
         )
     return out
 
@@ -356,35 +307,19 @@ def load_cinepile(path, video_dir=None, video_of:Callable[[dict], str]|None=None
     for i, r in _rows(path, ("question", "choices", "answer_key_position")):
         name = video_of(r) if video_of else str(r.get("yt_clip_link", "")).rsplit("=", 1)[-1] or str(r.get("movie_name", i))
         out.append(
-            MCQItem(
-                f"cinepile-{i}",
-                _video(video_dir, name),
-                r["question"],
-                [str(c) for c in _list(r["choices"])],
-                int(r["answer_key_position"]),
-                "cinepile",
-                r.get("question_category", ""),
-                meta={"hard_split": r.get("hard_split", "")},
-            )
+            MCQItem(f"cinepile-{i}", _video(video_dir, name), r["question"], [str(c) for c in _list(r["choices"])],
+                    int(r["answer_key_position"]), "cinepile", r.get("question_category", ""),
+                    meta={"hard_split": r.get("hard_split", "")})
         )
     return out
 
 # %% ../nbs/51_benchmarks.ipynb #6442b4d4
-LOADERS = {
-    "timewar": load_timewar,
-    "timewar-shuffled": lambda p, v=None: load_timewar(p, v, shuffled=True),
-    "vinoground": load_vinoground,
-    "tempcompass": load_tempcompass,
-    "tempcompass-caption_matching": lambda p, v=None: load_tempcompass(p, v, "caption_matching"),
-    "tempcompass-yes_no": lambda p, v=None: load_tempcompass(p, v, "yes_no"),
-    "tvbench": load_tvbench,
-    "perception_test": load_perception_test,
-    "videomme": load_videomme,
-    "mlvu": load_mlvu,
-    "vitatecs": load_vitatecs,
-    "nextqa": load_nextqa,
-    "cinepile": load_cinepile,
-}
+LOADERS = {"timewar": load_timewar, "timewar-shuffled": lambda p, v=None: load_timewar(p, v, shuffled=True),
+           "vinoground": load_vinoground, "tempcompass": load_tempcompass,
+           "tempcompass-caption_matching": lambda p, v=None: load_tempcompass(p, v, "caption_matching"),
+           "tempcompass-yes_no": lambda p, v=None: load_tempcompass(p, v, "yes_no"), "tvbench": load_tvbench,
+           "perception_test": load_perception_test, "videomme": load_videomme, "mlvu": load_mlvu,
+           "vitatecs": load_vitatecs, "nextqa": load_nextqa, "cinepile": load_cinepile}
 
 def load_benchmark(name:str, path, video_dir=None) -> list[MCQItem]:
     "The items of benchmark `name` (one of `LOADERS`) from its file at `path`, with videos in `video_dir`."

@@ -58,16 +58,10 @@ def config_args(p, cls, only=None, skip=(), prefix:str="", defaults=None, types=
             neg = "--no-" + flag[2:] if d else flag
             p.add_argument(neg, dest=dest, action="store_false" if d else "store_true", help=("not: " if d else "") + text)
         elif isinstance(d, tuple):
-            p.add_argument(
-                flag,
-                dest=dest,
-                nargs="+",
-                type=types.get(f.name, type(d[0]) if d else str),
-                default=list(d),
-                choices=choices.get(f.name),
-                metavar=f.name.upper().rstrip("S") if choices.get(f.name) else None,
-                help=_with_default(text, " ".join(map(str, d)) or "none"),
-            )
+            p.add_argument(flag, dest=dest, nargs="+", type=types.get(f.name, type(d[0]) if d else str),
+                           default=list(d), choices=choices.get(f.name),
+                           metavar=f.name.upper().rstrip("S") if choices.get(f.name) else None,
+                           help=_with_default(text, " ".join(map(str, d)) or "none"))
         else:
             p.add_argument(flag, dest=dest, type=types.get(f.name) or _arg_type(cls, f.name, f.type), default=d,
                            choices=choices.get(f.name), help=_with_default(text, d))
@@ -132,13 +126,8 @@ def demo(out, n_videos:int=400, seed:int=0, workers:int|None=None, base:BaseConf
     "Run the demo pipeline into folder `out` (a labelled progress bar on stderr for each step); returns (and writes) its results."
     out, base, t0 = Path(out), base or BaseConfig(seed=seed), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    recs, t_world = _timed(
-        make_world,
-        out / "world",
-        WorldConfig(n_videos=n_videos, seed=seed),
-        workers=workers or os.cpu_count() or 1,
-        progress=progress,
-    )
+    recs, t_world = _timed(make_world, out / "world", WorldConfig(n_videos=n_videos, seed=seed),
+                           workers=workers or os.cpu_count() or 1, progress=progress)
     plot_world(recs, n_videos=4, path=out/"world.png")
     untrained, proc = build_tiny_qwen2vl(size=base.size, seed=base.seed)
     ev0, t_ev0 = _timed(
@@ -148,23 +137,14 @@ def demo(out, n_videos:int=400, seed:int=0, workers:int|None=None, base:BaseConf
     ev1, t_ev1 = _timed(evaluate_order, out/"base_model", out/"world", seed=seed, progress=progress)
     plot_base(rep, {"untrained": ev0, "base model": ev1}, out/"base_model.png")
     res = {
-        "world": {
-            "videos": len(recs),
-            "seed": seed,
-            "seconds": t_world,
-            "scenes_per_video": dict(sorted(Counter(len(r.scenes) for r in recs).items())),
-            "splits": dict(Counter(r.meta["split"] for r in recs)),
-        },
+        "world": {"videos": len(recs), "seed": seed, "seconds": t_world,
+                  "scenes_per_video": dict(sorted(Counter(len(r.scenes) for r in recs).items())),
+                  "splits": dict(Counter(r.meta["split"] for r in recs))},
         "base_model": {k: rep[k] for k in ("config", "params", "train_rows", "train_seconds", "seconds_per_step")}
         | {"final_loss": rep["loss"][-1][1] if rep["loss"] else None},
         "held_out_order": {"untrained": ev0, "base_model": ev1},
-        "seconds": {
-            "world": t_world,
-            "eval_untrained": t_ev0,
-            "train": t_train,
-            "eval_base": t_ev1,
-            "total": round(time.perf_counter() - t0, 1),
-        },
+        "seconds": {"world": t_world, "eval_untrained": t_ev0, "train": t_train, "eval_base": t_ev1,
+                    "total": round(time.perf_counter() - t0, 1)},
         "figures": ["world.png", "base_model.png"],
     }
     (out/"results.json").write_text(json.dumps(res, indent=1))
@@ -317,14 +297,9 @@ def _add_data(sub):
     p = _method(d, "tpo", "TPO pairs: relevant vs irrelevant / incomplete frames, LLM post-filter", _add_model, _add_llm)
     config_args(p, TPOConfig, skip=("seed",))
     p.set_defaults(func=cmd_tpo)
-    p = _method(
-        d,
-        "temple",
-        "TEMPLE pairs: clip captions summarised vs the clips dropped / shuffled / reversed at levels r",
-        _add_model,
-        _add_llm,
-        out="pairs JSONL; the selected clips go next to it",
-    )
+    p = _method(d, "temple",
+                "TEMPLE pairs: clip captions summarised vs the clips dropped / shuffled / reversed at levels r",
+                _add_model, _add_llm, out="pairs JSONL; the selected clips go next to it")
     config_args(p, TempleConfig, skip=("seed", "prompt"), choices={"detector": DETECTORS, "rule": ("paper", "official"),
                                                                    "perturbations": ("drop", "shuffle", "reverse")})
     p.set_defaults(func=cmd_temple)
@@ -348,12 +323,8 @@ def _add_data(sub):
     p = d.add_parser("combine", help="the Combined mix of pairs files, in the paper's proportions")
     p.add_argument("--pairs", nargs="+", required=True, help="pairs files; missing ones are skipped")
     p.add_argument("--out", required=True)
-    p.add_argument(
-        "--mix",
-        nargs="*",
-        default=None,
-        help=f"method=N proportions (default: {' '.join(f'{k}={v}' for k, v in PAPER_MIX.items())})",
-    )
+    p.add_argument("--mix", nargs="*", default=None,
+                   help=f"method=N proportions (default: {' '.join(f'{k}={v}' for k, v in PAPER_MIX.items())})")
     p.add_argument(
         "--scale", type=float, default=None, help="fraction of the mix to take (default: the largest the files allow)"
     )

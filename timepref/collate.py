@@ -186,13 +186,8 @@ _PROVENANCE = ("method", "perturbation", "difficulty", "meta")
 def trl_row(rec:SFTRow|PrefPair|KTORow|dict) -> dict:
     "A record as a TRL conversational row with `video`, `frames`, `id`, the empty `images` column and its provenance."
     d = to_dict(rec) if not isinstance(rec, dict) else dict(rec)
-    out = {
-        "id": d["id"],
-        "video": d["video"],
-        "frames": list(d.get("frames") or []),
-        "images": [],
-        "prompt": as_prompt(d["prompt"]),
-    }
+    out = {"id": d["id"], "video": d["video"], "frames": list(d.get("frames") or []), "images": [],
+           "prompt": as_prompt(d["prompt"])}
     for k in ("completion", "chosen", "rejected"):
         if k in d: out[k] = as_messages(d[k])
     if "label" in d: out["label"] = bool(d["label"])

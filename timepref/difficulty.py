@@ -70,10 +70,8 @@ def score_pairs(model, col:VideoCollator, pairs:Sequence[PrefPair], per_token:bo
 def _rates(rows:Sequence[dict]) -> dict:
     n = len(rows)
     return {"pairs": n} | {
-        k: {
-            "score": round(sum(r[k] for r in rows) / n, 4),
-            "ci95": [round(x, 4) for x in wilson(sum(r[k] for r in rows), n)],
-        }
+        k: {"score": round(sum(r[k] for r in rows) / n, 4),
+            "ci95": [round(x, 4) for x in wilson(sum(r[k] for r in rows), n)]}
         for k in ("text", "video", "group")
     }
 
@@ -82,11 +80,8 @@ def summarise(rows:Sequence[dict]) -> dict:
     "Overall and per-perturbation text / video / group scores with 95 % intervals, and chance."
     by = {}
     for r in rows: by.setdefault(r["perturbation"] or r["method"], []).append(r)
-    return {
-        "overall": _rates(rows),
-        "by_perturbation": {k: _rates(v) for k, v in sorted(by.items())},
-        "chance": chance_scores(),
-    }
+    return {"overall": _rates(rows), "by_perturbation": {k: _rates(v) for k, v in sorted(by.items())},
+            "chance": chance_scores()}
 
 # %% ../nbs/36_difficulty.ipynb #6dd31870
 def difficulty(pairs_file, model_path, n_frames:int=N_FRAMES, limit:int|None=None, per_token:bool=True, batch_size:int=8,

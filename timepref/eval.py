@@ -64,17 +64,9 @@ def score_generate(responder:VideoResponder, items:Sequence[MCQItem]) -> list[di
     for it, (reply, *_) in zip(items, replies):
         pred = yes_no(reply) if it.options == YES_NO else extract_choice(reply, len(it.options))
         out.append(
-            {
-                "id": it.id,
-                "video": it.video,
-                "category": it.category,
-                "pred": -1 if pred is None else pred,
-                "answer": it.answer,
-                "correct": pred == it.answer,
-                "chance": 1 / len(it.options),
-                "reply": reply,
-                "scorer": "generate",
-            }
+            {"id": it.id, "video": it.video, "category": it.category, "pred": -1 if pred is None else pred,
+             "answer": it.answer, "correct": pred == it.answer, "chance": 1 / len(it.options), "reply": reply,
+             "scorer": "generate"}
         )
     return out
 
@@ -93,18 +85,12 @@ def pair_scores(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
     """Vinoground: per pair (`group`), text = both text items right, video = both video items right, group = all four.
     Chance as defined in `timepref.stats`: two separate two-option questions per task (1/4), four for the group (1/16)."""
     hits = list(pair_hits(items, rows).values())
-    out = {
-        "pairs": len(hits),
-        "text": float(np.mean([h["text"] for h in hits])) if hits else float("nan"),
-        "text_chance": chance_at_least(2, 2, 0.5),
-    }
+    out = {"pairs": len(hits), "text": float(np.mean([h["text"] for h in hits])) if hits else float("nan"),
+           "text_chance": chance_at_least(2, 2, 0.5)}
     if hits and all("video" in h for h in hits):
-        out |= {
-            "video": float(np.mean([h["video"] for h in hits])),
-            "group": float(np.mean([h["text"] and h["video"] for h in hits])),
-            "video_chance": chance_at_least(2, 2, 0.5),
-            "group_chance": chance_at_least(4, 4, 0.5),
-        }
+        out |= {"video": float(np.mean([h["video"] for h in hits])),
+                "group": float(np.mean([h["text"] and h["video"] for h in hits])),
+                "video_chance": chance_at_least(2, 2, 0.5), "group_chance": chance_at_least(4, 4, 0.5)}
     return out
 
 # %% ../nbs/52_eval.ipynb #db8cb663

@@ -43,20 +43,18 @@ class Arm:
     paper: str                       # the comparison in the papers
     overrides: tuple = ()            # extra `key=value` recipe overrides
 
-ARMS = {
-    "sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only", ("stages.0.freeze_vision=false",)),
-    "timewarp-explicit": Arm("mini/dpo", {"pairs": "explicit"}, "TimeWarp Table 1"),
-    "timewarp-kto": Arm("mini/kto", {"kto": "kto"}, "TimeWarp Table 6: KTO"),
-    "timewarp-implicit": Arm("mini/dpo", {"pairs": "implicit"}, "TimeWarp Table 1"),
-    "hound": Arm("mini/dpo", {"pairs": "hound"}, "TimeWarp Table 1 / TPO Table 2: Hound-DPO"),
-    "combined": Arm("mini/dpo", {"pairs": "combined"}, "TimeWarp Table 1: Combined"),
-    "tpo": Arm("mini/tpo", {"pairs": "tpo"}, "TPO Table 1"),
-    "temple-dpo": Arm("mini/dpo", {"pairs": "temple"}, "TEMPLE Fig. 5: DPO only"),
-    "temple-curriculum": Arm("mini/curriculum", {"pairs": "temple"}, "TEMPLE Fig. 6: curriculum"),
-    "temple-sft_dpo": Arm("mini/sft_dpo", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT -> DPO"),
-    "temple-dpo_sft": Arm("mini/dpo_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: DPO -> SFT"),
-    "temple": Arm("mini/curriculum_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE: curriculum -> SFT"),
-}
+ARMS = {"sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only", ("stages.0.freeze_vision=false",)),
+        "timewarp-explicit": Arm("mini/dpo", {"pairs": "explicit"}, "TimeWarp Table 1"),
+        "timewarp-kto": Arm("mini/kto", {"kto": "kto"}, "TimeWarp Table 6: KTO"),
+        "timewarp-implicit": Arm("mini/dpo", {"pairs": "implicit"}, "TimeWarp Table 1"),
+        "hound": Arm("mini/dpo", {"pairs": "hound"}, "TimeWarp Table 1 / TPO Table 2: Hound-DPO"),
+        "combined": Arm("mini/dpo", {"pairs": "combined"}, "TimeWarp Table 1: Combined"),
+        "tpo": Arm("mini/tpo", {"pairs": "tpo"}, "TPO Table 1"),
+        "temple-dpo": Arm("mini/dpo", {"pairs": "temple"}, "TEMPLE Fig. 5: DPO only"),
+        "temple-curriculum": Arm("mini/curriculum", {"pairs": "temple"}, "TEMPLE Fig. 6: curriculum"),
+        "temple-sft_dpo": Arm("mini/sft_dpo", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT -> DPO"),
+        "temple-dpo_sft": Arm("mini/dpo_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: DPO -> SFT"),
+        "temple": Arm("mini/curriculum_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE: curriculum -> SFT")}
 
 # %% ../nbs/60_experiments.ipynb #3dcf8062
 @dataclass
@@ -99,11 +97,8 @@ class Data:
     def items(self) -> list: return video_items(world=self.world, split="train", limit=self.cfg.limit)   # read once, for every method
 
     def responder(self, **gen) -> VideoResponder:
-        return VideoResponder.load(
-            self.base_model,
-            n_frames=self.cfg.n_frames,
-            gen=GenConfig(batch_size=2 * self.cfg.batch_size, seed=self.seed, **gen),
-        )
+        return VideoResponder.load(self.base_model, n_frames=self.cfg.n_frames,
+                                   gen=GenConfig(batch_size=2 * self.cfg.batch_size, seed=self.seed, **gen))
 
     def path(self, name:str) -> Path:
         "The file `name` stands for, made first if it is missing (`explicit.sft`: the explicit run's SFT rows)."
@@ -136,14 +131,8 @@ def _temple(d:Data, p:Path) -> dict:
 # %% ../nbs/60_experiments.ipynb #132d0834
 def _hound(d:Data, p:Path) -> dict:
     cfg = HoundConfig(seed=d.seed)
-    return hound(
-        d.items,
-        p,
-        d.responder(do_sample=True, n=cfg.k, temperature=cfg.temperature),
-        cfg=cfg,
-        batch_size=d.cfg.batch_size,
-        progress=False,
-    )
+    return hound(d.items, p, d.responder(do_sample=True, n=cfg.k, temperature=cfg.temperature), cfg=cfg,
+                 batch_size=d.cfg.batch_size, progress=False)
 
 # %% ../nbs/60_experiments.ipynb #0d990d14
 def _lines(p:Path) -> int: return sum(1 for _ in open(p, encoding="utf-8"))
@@ -154,29 +143,16 @@ def _kto(d:Data, p:Path) -> dict: pairs = d.path("explicit"); return kto_convert
 # %% ../nbs/60_experiments.ipynb #b6f7a7a5
 def _combined(d:Data, p:Path) -> dict: return combine([d.path(m) for m in ("hound", "explicit", "implicit")], p, seed=d.seed)
 
-DATA: dict[str, Callable[[Data, Path], dict]] = {
-    "explicit": _explicit,
-    "implicit": _implicit,
-    "hound": _hound,
-    "tpo": _tpo,
-    "temple": _temple,
-    "kto": _kto,
-    "combined": _combined,
-}
+DATA: dict[str, Callable[[Data, Path], dict]] = {"explicit": _explicit, "implicit": _implicit, "hound": _hound,
+                                                 "tpo": _tpo, "temple": _temple, "kto": _kto, "combined": _combined}
 DATA_NEEDS = {"kto": ("explicit",), "combined": ("hound", "explicit", "implicit")}   # data made from other data
 
 # %% ../nbs/60_experiments.ipynb #78a55fac
-SCORES = {
-    "timewar": "TimeWar accuracy, normal videos",
-    "timewar_shuffled": "TimeWar accuracy, shuffled videos",
-    "timewar_drop": "TimeWar normal − shuffled",
-    "vino_text": "Vinoground text score",
-    "vino_video": "Vinoground video score",
-    "vino_group": "Vinoground group score",
-    "probe": "probe statement accuracy",
-    "probe_yes": "probe yes rate",
-    **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES},
-}
+SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "TimeWar accuracy, shuffled videos",
+          "timewar_drop": "TimeWar normal − shuffled", "vino_text": "Vinoground text score",
+          "vino_video": "Vinoground video score", "vino_group": "Vinoground group score",
+          "probe": "probe statement accuracy", "probe_yes": "probe yes rate",
+          **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES}}
 
 # %% ../nbs/60_experiments.ipynb #355d882e
 def score_model(model, folder, cfg:E2EConfig, suite) -> dict:
@@ -184,30 +160,16 @@ def score_model(model, folder, cfg:E2EConfig, suite) -> dict:
     f = Path(folder) / "scores.json"
     if f.exists(): return json.loads(f.read_text())
     full = score_suite(model, suite, n_frames=cfg.n_frames, out=Path(folder) / "suite.json")
-    res = {
-        "model": str(model),
-        "scores": full["scores"],
-        "chance": full["chance"],
-        "n": full["n"],
-        "videos": full["videos"],
-        "eval_seconds": full["seconds"],
-        "units": str(Path(folder) / "suite.json"),
-    }
+    res = {"model": str(model), "scores": full["scores"], "chance": full["chance"], "n": full["n"],
+           "videos": full["videos"], "eval_seconds": full["seconds"], "units": str(Path(folder) / "suite.json")}
     f.write_text(json.dumps(res, indent=1))
     return res
 
 # %% ../nbs/60_experiments.ipynb #38c752c1
 def arm_overrides(arm:Arm, files:dict[str, Path], base_model, out, seed:int, cfg:E2EConfig) -> list[str]:
     "The `key=value` overrides that turn the arm's shipped recipe into this run's."
-    return [
-        f"vars.base={base_model}",
-        *(f"vars.{k}={v}" for k, v in files.items()),
-        f"output_dir={out}",
-        f"seed={seed}",
-        f"n_frames={cfg.n_frames}",
-        *arm.overrides,
-        *cfg.overrides,
-    ]
+    return [f"vars.base={base_model}", *(f"vars.{k}={v}" for k, v in files.items()), f"output_dir={out}",
+            f"seed={seed}", f"n_frames={cfg.n_frames}", *arm.overrides, *cfg.overrides]
 
 # %% ../nbs/60_experiments.ipynb #edba528a
 def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
@@ -217,13 +179,8 @@ def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
     arm = ARMS[name]
     files = {k: data.path(v) for k, v in arm.vars.items()}
     if empty := [str(p) for p in files.values() if _lines(p) == 0]:   # e.g. a post-filter that removed every pair of a small run
-        rec = {
-            "arm": name,
-            "seed": data.seed,
-            "recipe": arm.recipe,
-            "paper": arm.paper,
-            "skipped": f"no rows in {', '.join(empty)}",
-        }
+        rec = {"arm": name, "seed": data.seed, "recipe": arm.recipe, "paper": arm.paper,
+               "skipped": f"no rows in {', '.join(empty)}"}
         f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(rec, indent=1))
         return rec
     run = train(
@@ -316,10 +273,8 @@ def run_e2e(out, cfg:E2EConfig|None=None, progress:bool=True, log:bool=False) ->
         "before": before,
         "arms": arms,
         "data": {
-            s: {
-                "files": {m: _lines(d.folder / f"{m}.jsonl") for m in DATA if (d.folder / f"{m}.jsonl").exists()},
-                "seconds": d.seconds,
-            }
+            s: {"files": {m: _lines(d.folder / f"{m}.jsonl") for m in DATA if (d.folder / f"{m}.jsonl").exists()},
+                "seconds": d.seconds}
             for s, d in data.items()
         },
         "seconds": round(time.perf_counter() - t0, 1),
@@ -336,19 +291,13 @@ def e2e_table(res:dict, scores:Sequence[str]=("timewar", "timewar_drop", "vino_t
     trained = [a for a in res["arms"] if "skipped" not in a]
     for name in dict.fromkeys(a["arm"] for a in trained):
         runs = [a for a in trained if a["arm"] == name]
-        r = {
-            "arm": name,
-            "seeds": " ".join(str(a["seed"]) for a in runs),
-            "rows": float(np.mean([a["rows"] for a in runs])),
-            "train s / 100 rows": float(np.mean([a["seconds_per_100_rows"] for a in runs])),
-        }
+        r = {"arm": name, "seeds": " ".join(str(a["seed"]) for a in runs),
+             "rows": float(np.mean([a["rows"] for a in runs])),
+             "train s / 100 rows": float(np.mean([a["seconds_per_100_rows"] for a in runs]))}
         for s in scores:
             v = [a["scores"][s] for a in runs]
-            r |= {
-                s: float(np.mean(v)),
-                f"{s} Δ": float(np.mean(v)) - base[s],
-                f"{s} sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan,
-            }
+            r |= {s: float(np.mean(v)), f"{s} Δ": float(np.mean(v)) - base[s],
+                  f"{s} sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan}
         rows.append(r)
     tab = pd.DataFrame(rows).set_index("arm")
     tab.attrs["n"], tab.attrs["videos"] = res["before"]["n"], res["before"]["videos"]
@@ -366,48 +315,18 @@ class Claim:
 
 # %% ../nbs/60_experiments.ipynb #4c58894e
 CLAIMS = [
-    Claim(
-        "TimeWarp Table 5",
-        "timewarp-explicit",
-        "hound",
-        "timewar",
-        "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.92 (DPO)",
-    ),
-    Claim(
-        "TimeWarp Table 5",
-        "timewarp-explicit",
-        "sft",
-        "timewar",
-        "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.74 (SFT)",
-    ),
-    Claim(
-        "TimeWarp Table 5",
-        "timewarp-implicit",
-        "hound",
-        "timewar",
-        "TimeWar normal, LLaVA-Hound: 60.98 (Implicit) vs 49.92 (DPO)",
-    ),
-    Claim(
-        "TimeWarp Table 5",
-        "combined",
-        "hound",
-        "timewar",
-        "TimeWar normal, LLaVA-Hound: 57.10 (Combined) vs 49.92 (DPO)",
-    ),
-    Claim(
-        "TimeWarp Table 5",
-        "timewarp-explicit",
-        "hound",
-        "vino_video",
-        "Vinoground video, LLaVA-Hound: 31.6 (Explicit) vs 26.0 (DPO)",
-    ),
-    Claim(
-        "TimeWarp Table 5",
-        "hound",
-        "timewarp-explicit",
-        "vino_text",
-        "Vinoground text, LLaVA-Hound: 23.8 (DPO) vs 22.2 (Explicit)",
-    ),
+    Claim("TimeWarp Table 5", "timewarp-explicit", "hound", "timewar",
+          "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.92 (DPO)"),
+    Claim("TimeWarp Table 5", "timewarp-explicit", "sft", "timewar",
+          "TimeWar normal, LLaVA-Hound: 55.36 (Explicit) vs 49.74 (SFT)"),
+    Claim("TimeWarp Table 5", "timewarp-implicit", "hound", "timewar",
+          "TimeWar normal, LLaVA-Hound: 60.98 (Implicit) vs 49.92 (DPO)"),
+    Claim("TimeWarp Table 5", "combined", "hound", "timewar",
+          "TimeWar normal, LLaVA-Hound: 57.10 (Combined) vs 49.92 (DPO)"),
+    Claim("TimeWarp Table 5", "timewarp-explicit", "hound", "vino_video",
+          "Vinoground video, LLaVA-Hound: 31.6 (Explicit) vs 26.0 (DPO)"),
+    Claim("TimeWarp Table 5", "hound", "timewarp-explicit", "vino_text",
+          "Vinoground text, LLaVA-Hound: 23.8 (DPO) vs 22.2 (Explicit)"),
     Claim(
         "TimeWarp Table 6",
         "timewarp-kto",
@@ -415,56 +334,26 @@ CLAIMS = [
         "vino_text",
         "Vinoground text, LLaVA-Hound: 24.05 (KTO) vs 23.70 (DPO); KTO's deficit is on TempCompass (53.48 vs 61.28), not in the world",
     ),
-    Claim(
-        "TimeWarp Table 6",
-        "timewarp-kto",
-        "timewarp-explicit",
-        "vino_video",
-        "Vinoground video, LLaVA-Hound: 26.55 (KTO) vs 26.02 (DPO)",
-    ),
+    Claim("TimeWarp Table 6", "timewarp-kto", "timewarp-explicit", "vino_video",
+          "Vinoground video, LLaVA-Hound: 26.55 (KTO) vs 26.02 (DPO)"),
     *[
-        Claim(
-            "TimeWarp Section 6.2, Fig. 5",
-            "timewarp-explicit",
-            "base model",
-            f"probe_{c.replace(' ', '_')}",
-            f"{c}: share of videos with 5 of 8 statements right, LLaVA-Hound: 2-3 points up after preference tuning",
-        )
+        Claim("TimeWarp Section 6.2, Fig. 5", "timewarp-explicit", "base model", f"probe_{c.replace(' ', '_')}",
+              f"{c}: share of videos with 5 of 8 statements right, LLaVA-Hound: 2-3 points up after preference tuning")
         for c in CATEGORIES
     ],
-    Claim(
-        "TPO Table 2",
-        "tpo",
-        "base model",
-        "timewar",
-        "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 52.6; TimeWar stands in",
-    ),
-    Claim(
-        "TPO Table 2",
-        "tpo",
-        "hound",
-        "timewar",
-        "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 53.7 (Hound-DPO*); TimeWar stands in",
-    ),
+    Claim("TPO Table 2", "tpo", "base model", "timewar",
+          "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 52.6; TimeWar stands in"),
+    Claim("TPO Table 2", "tpo", "hound", "timewar",
+          "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 53.7 (Hound-DPO*); TimeWar stands in"),
     Claim("TEMPLE Table 1", "temple", "base model", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.0"),
     Claim("TEMPLE Table 1", "temple", "sft", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.6 (SFT)"),
-    Claim(
-        "TEMPLE Fig. 5",
-        "temple-dpo_sft",
-        "temple-sft_dpo",
-        "vino_text",
-        "Vinoground text: DPO before SFT above SFT before DPO (figure)",
-    ),
+    Claim("TEMPLE Fig. 5", "temple-dpo_sft", "temple-sft_dpo", "vino_text",
+          "Vinoground text: DPO before SFT above SFT before DPO (figure)"),
     Claim(
         "TEMPLE Fig. 5", "temple-dpo_sft", "sft", "vino_text", "Vinoground text: DPO before SFT above SFT only (figure)"
     ),
-    Claim(
-        "TEMPLE Fig. 6",
-        "temple-curriculum",
-        "temple-dpo",
-        "vino_text",
-        "Vinoground text: the curriculum above DPO on one mix of levels (figure)",
-    ),
+    Claim("TEMPLE Fig. 6", "temple-curriculum", "temple-dpo", "vino_text",
+          "Vinoground text: the curriculum above DPO on one mix of levels (figure)"),
 ]
 
 @lru_cache(maxsize=64)
@@ -546,25 +435,14 @@ def resolvable(res:dict, scores:Sequence[str]) -> dict[str, float]:
     }
 
 # %% ../nbs/60_experiments.ipynb #5faaee3b
-REPORT_SCORES = (
-    "timewar",
-    "timewar_shuffled",
-    "timewar_drop",
-    "vino_text",
-    "vino_video",
-    "vino_group",
-    "probe",
-    "probe_yes",
-    "probe_very_far",
-)
+REPORT_SCORES = ("timewar", "timewar_shuffled", "timewar_drop", "vino_text", "vino_video", "vino_group", "probe",
+                 "probe_yes", "probe_very_far")
 
 def report_md(res:dict, scores:Sequence[str]=REPORT_SCORES) -> str:
     "The run as Markdown: the table of `e2e_table` in percent with chance and the resolvable difference, then the claims."
     tab, n, v = e2e_table(res, scores), res["before"]["n"], res["before"]["videos"]
-    lines = [
-        f"| arm | seeds | rows | train s / 100 rows | {' | '.join(SCORES[s] for s in scores)} |",
-        "|---" * (len(scores) + 4) + "|",
-    ]
+    lines = [f"| arm | seeds | rows | train s / 100 rows | {' | '.join(SCORES[s] for s in scores)} |",
+             "|---" * (len(scores) + 4) + "|"]
     chance = res["before"]["chance"]
     lines.append(f"| chance | | | | {' | '.join(_pct(chance[s]) if s in chance else '' for s in scores)} |")
     ci = {s: interval(row_units(res, "base model", s)) for s in scores}

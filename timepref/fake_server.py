@@ -68,14 +68,8 @@ def _upload(self:FakeChatServer, data:bytes, content_type:str) -> dict:
     part = next(p for p in data.split(b"--" + boundary) if b'name="file"' in p)
     fid = f"file-{len(self.files)}"
     self.files[fid] = part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0].decode()
-    return {
-        "id": fid,
-        "object": "file",
-        "bytes": len(self.files[fid]),
-        "created_at": 0,
-        "filename": "batch.jsonl",
-        "purpose": "batch",
-    }
+    return {"id": fid, "object": "file", "bytes": len(self.files[fid]), "created_at": 0, "filename": "batch.jsonl",
+            "purpose": "batch"}
 
 # %% ../nbs/22_fake_server.ipynb #886d2004
 @patch
@@ -86,27 +80,15 @@ def _start_batch(self:FakeChatServer, body:dict) -> dict:
         req = json.loads(line); r = self.reply(req["body"]["messages"])
         ok = isinstance(r, str)
         out.append(
-            {
-                "id": f"req-{len(out)}",
-                "custom_id": req["custom_id"],
-                "error": None if ok else {"message": f"status {r}"},
-                "response": {"status_code": 200 if ok else r, "body": self._completion(req["body"], r) if ok else {}},
-            }
+            {"id": f"req-{len(out)}", "custom_id": req["custom_id"],
+             "error": None if ok else {"message": f"status {r}"},
+             "response": {"status_code": 200 if ok else r, "body": self._completion(req["body"], r) if ok else {}}}
         )
     bid, fid = f"batch-{len(self.batches)}", f"file-{len(self.files)}"
     self.files[fid] = "\n".join(json.dumps(o) for o in out) + "\n"
-    self.batches[bid] = {
-        "id": bid,
-        "object": "batch",
-        "endpoint": body["endpoint"],
-        "input_file_id": body["input_file_id"],
-        "completion_window": "24h",
-        "created_at": 0,
-        "status": "in_progress",
-        "output_file_id": None,
-        "polls": 0,
-        "result_file": fid,
-    }
+    self.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"],
+                         "input_file_id": body["input_file_id"], "completion_window": "24h", "created_at": 0,
+                         "status": "in_progress", "output_file_id": None, "polls": 0, "result_file": fid}
     return self._batch_view(bid)
 
 # %% ../nbs/22_fake_server.ipynb #113d84e9

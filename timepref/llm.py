@@ -121,15 +121,8 @@ class OpenAILLM(LLM):
         key = os.environ.get(api_key_env) or ("none" if base_url else None)
         if key is None: raise ValueError(f"set the {api_key_env} environment variable (or give base_url for a local server)")
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)   # see `_reply`
-        self._retry = (
-            openai.RateLimitError,
-            openai.InternalServerError,
-            openai.APITimeoutError,
-            openai.APIConnectionError,
-            openai.APIResponseValidationError,
-            json.JSONDecodeError,
-            BadBodyError,
-        )
+        self._retry = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
+                       openai.APIConnectionError, openai.APIResponseValidationError, json.JSONDecodeError, BadBodyError)
         self._refused = (openai.BadRequestError, openai.UnprocessableEntityError)   # this request, not the service: no retry
         self._access = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)   # all requests
 
@@ -235,17 +228,9 @@ def build_tiny_text_lm(out, seed:int=0):
     torch.manual_seed(seed)
     i = tok.convert_tokens_to_ids
     model = Qwen2ForCausalLM(
-        Qwen2Config(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
-            bos_token_id=i("<|im_start|>"),
-            eos_token_id=i("<|im_end|>"),
-            pad_token_id=i("<|endoftext|>"),
-        )
+        Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                    num_attention_heads=2, num_key_value_heads=1, bos_token_id=i("<|im_start|>"),
+                    eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
     )
     model.save_pretrained(out); tok.save_pretrained(out)
     return Path(out)
@@ -313,12 +298,8 @@ def run_batch(self:OpenAILLM, requests:dict[str, tuple[list[dict], dict]], # cac
     n = sum(self._ingest_batch(self._await_batch(bid, poll, timeout)) for bid in self.cache.batches())   # jobs a killed run left
     todo = [
         json.dumps(
-            {
-                "custom_id": k,
-                "method": "POST",
-                "url": "/v1/chat/completions",
-                "body": {"model": self.model, "messages": m, **p},
-            }
+            {"custom_id": k, "method": "POST", "url": "/v1/chat/completions",
+             "body": {"model": self.model, "messages": m, **p}}
         )
         for k, (m, p) in requests.items()
         if self.cache.get(k) is None

@@ -10,16 +10,9 @@ from pathlib import Path
 from typing import Iterable
 import torch
 from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
-from transformers import (
-    AutoModelForImageTextToText,
-    AutoProcessor,
-    PreTrainedTokenizerFast,
-    Qwen2VLConfig,
-    Qwen2VLForConditionalGeneration,
-    Qwen2VLImageProcessor,
-    Qwen2VLProcessor,
-    Qwen2VLVideoProcessor,
-)
+from transformers import (AutoModelForImageTextToText, AutoProcessor, PreTrainedTokenizerFast, Qwen2VLConfig,
+                          Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor, Qwen2VLProcessor,
+                          Qwen2VLVideoProcessor)
 from .world import BACKGROUNDS, COLOURS, EVENTS, SHAPES, SceneSpec
 
 # %% auto #0
@@ -52,15 +45,8 @@ def load_video_llm(name_or_path:str|Path, # local folder or Hugging Face model i
     return model.eval(), processor
 
 # %% ../nbs/10_models.ipynb #62aceaf2
-SPECIAL_TOKENS = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-]
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+                  "<|video_pad|>"]
 
 _EXTRA = """system user assistant You are a helpful assistant.
 Describe the video. Describe what happens in the video in order. What happens first? What happens last?
@@ -86,12 +72,8 @@ def train_tokenizer(texts:Iterable[str], vocab_size:int=1024) -> PreTrainedToken
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(
         texts,
-        trainers.BpeTrainer(
-            vocab_size=vocab_size,
-            special_tokens=SPECIAL_TOKENS,
-            show_progress=False,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        ),
+        trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                            initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
     )
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
 
@@ -148,42 +130,17 @@ def _mrope_section(head_dim:int) -> list[int]:
 def tiny_qwen2vl_config(tokenizer, p:TinyPreset) -> Qwen2VLConfig:
     "A `Qwen2VLConfig` of preset `p` whose special-token ids come from `tokenizer`."
     i = tokenizer.convert_tokens_to_ids
-    text = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=p.hidden,
-        intermediate_size=p.intermediate,
-        num_hidden_layers=p.layers,
-        num_attention_heads=p.heads,
-        num_key_value_heads=p.kv_heads,
-        max_position_embeddings=4096,
-        tie_word_embeddings=True,
-        rope_scaling={"type": "mrope", "mrope_section": _mrope_section(p.hidden // p.heads)},
-        bos_token_id=i("<|im_start|>"),
-        eos_token_id=i("<|im_end|>"),
-        pad_token_id=i("<|endoftext|>"),
-    )
-    vision = dict(
-        depth=p.vision_depth,
-        embed_dim=p.vision_dim,
-        hidden_size=p.hidden,
-        num_heads=p.vision_heads,
-        mlp_ratio=2,
-        patch_size=14,
-        spatial_merge_size=2,
-        temporal_patch_size=2,
-        in_chans=3,
-    )
-    return Qwen2VLConfig(
-        text_config=text,
-        vision_config=vision,
-        image_token_id=i("<|image_pad|>"),
-        video_token_id=i("<|video_pad|>"),
-        vision_start_token_id=i("<|vision_start|>"),
-        vision_end_token_id=i("<|vision_end|>"),
-        bos_token_id=i("<|im_start|>"),
-        eos_token_id=i("<|im_end|>"),
-        pad_token_id=i("<|endoftext|>"),
-    )
+    text = dict(vocab_size=len(tokenizer), hidden_size=p.hidden, intermediate_size=p.intermediate,
+                num_hidden_layers=p.layers, num_attention_heads=p.heads, num_key_value_heads=p.kv_heads,
+                max_position_embeddings=4096, tie_word_embeddings=True,
+                rope_scaling={"type": "mrope", "mrope_section": _mrope_section(p.hidden // p.heads)},
+                bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
+    vision = dict(depth=p.vision_depth, embed_dim=p.vision_dim, hidden_size=p.hidden, num_heads=p.vision_heads,
+                  mlp_ratio=2, patch_size=14, spatial_merge_size=2, temporal_patch_size=2, in_chans=3)
+    return Qwen2VLConfig(text_config=text, vision_config=vision, image_token_id=i("<|image_pad|>"),
+                         video_token_id=i("<|video_pad|>"), vision_start_token_id=i("<|vision_start|>"),
+                         vision_end_token_id=i("<|vision_end|>"), bos_token_id=i("<|im_start|>"),
+                         eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
 
 # %% ../nbs/10_models.ipynb #8dafae99
 def build_tiny_qwen2vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
@@ -211,13 +168,8 @@ LLAVA_CHAT_TEMPLATE = (
 
 def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
     "A randomly initialised tiny LLaVA-OneVision and its processor, saved to `out` if given; returns `(model, processor)`."
-    from transformers import (
-        LlavaOnevisionConfig,
-        LlavaOnevisionForConditionalGeneration,
-        LlavaOnevisionImageProcessor,
-        LlavaOnevisionProcessor,
-        LlavaOnevisionVideoProcessor,
-    )
+    from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration,
+                              LlavaOnevisionImageProcessor, LlavaOnevisionProcessor, LlavaOnevisionVideoProcessor)
     p = PRESETS[size]; fs = {"height": p.frame_size, "width": p.frame_size}
     tok = train_tokenizer(corpus or world_corpus(), p.vocab_size)
     tok.add_special_tokens({"additional_special_tokens": ["<image>", "<video>"]})
@@ -229,15 +181,9 @@ def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:I
     i = tok.convert_tokens_to_ids
     ids = dict(bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
     cfg = LlavaOnevisionConfig(
-        vision_config=dict(
-            model_type="siglip_vision_model",
-            hidden_size=p.vision_dim,
-            intermediate_size=2 * p.vision_dim,
-            num_hidden_layers=p.vision_depth,
-            num_attention_heads=p.vision_heads,
-            image_size=p.frame_size,
-            patch_size=14,
-        ),
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=p.vision_dim,
+                           intermediate_size=2 * p.vision_dim, num_hidden_layers=p.vision_depth,
+                           num_attention_heads=p.vision_heads, image_size=p.frame_size, patch_size=14),
         text_config=dict(
             model_type="qwen2",
             vocab_size=len(tok),

@@ -289,14 +289,8 @@ def timewarp_annotation_record(d:dict, videos:Path) -> VideoRecord:
     ]
     vid = Path(d.get("annotation_filename") or d["video"]).stem
     return validate(
-        VideoRecord(
-            vid,
-            str((videos / d["video"]).resolve()),
-            scenes[-1].end if scenes else 0.0,
-            0.0,
-            scenes,
-            {"source": "timewarp-annotation"},
-        )
+        VideoRecord(vid, str((videos / d["video"]).resolve()), scenes[-1].end if scenes else 0.0, 0.0, scenes,
+                    {"source": "timewarp-annotation"})
     )
 
 # %% ../nbs/30_pipeline.ipynb #3d8b8cd1

@@ -46,17 +46,9 @@ def probe_items(rec:VideoRecord, seed:int=0) -> list[MCQItem]:
                 a, b = (x, y)[a], (x, y)[b]
                 q = order_statement(caps[a], rel, caps[b])
                 out.append(
-                    MCQItem(
-                        f"{rec.id}-{cat.replace(' ', '_')}-{side}-{k}",
-                        rec.path,
-                        q,
-                        ["yes", "no"],
-                        0 if true else 1,
-                        "probe",
-                        f"{cat}/{side}",
-                        group=rec.id,
-                        meta={"category": cat, "side": side, "statement": k, "events": [m, j], "separation_s": sep},
-                    )
+                    MCQItem(f"{rec.id}-{cat.replace(' ', '_')}-{side}-{k}", rec.path, q, ["yes", "no"],
+                            0 if true else 1, "probe", f"{cat}/{side}", group=rec.id,
+                            meta={"category": cat, "side": side, "statement": k, "events": [m, j], "separation_s": sep})
                 )
     return out
 
@@ -80,15 +72,12 @@ def probe_scores(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int=3, cat_
     for (_, name), met in subs.items(): by_sub[name].append(met)
     for (_, name), met in cats.items(): by_cat[name].append(met)
     mean = lambda v: float(np.mean(v)) if v else float("nan")
-    return {
-        "subcategory": {k: mean(v) for k, v in sorted(by_sub.items())},
-        "category": {k: mean(v) for k, v in sorted(by_cat.items())},
-        "n_subcategory": {k: len(v) for k, v in sorted(by_sub.items())},
-        "n_category": {k: len(v) for k, v in sorted(by_cat.items())},
-        "statement_accuracy": mean([r["correct"] for r in rows]),
-        "yes_rate": mean([r["pred"] == 0 for r in rows]),
-        "criteria": {"subcategory": f"{sub_k}/4", "category": f"{cat_k}/8"},
-    }
+    return {"subcategory": {k: mean(v) for k, v in sorted(by_sub.items())},
+            "category": {k: mean(v) for k, v in sorted(by_cat.items())},
+            "n_subcategory": {k: len(v) for k, v in sorted(by_sub.items())},
+            "n_category": {k: len(v) for k, v in sorted(by_cat.items())},
+            "statement_accuracy": mean([r["correct"] for r in rows]), "yes_rate": mean([r["pred"] == 0 for r in rows]),
+            "criteria": {"subcategory": f"{sub_k}/4", "category": f"{cat_k}/8"}}
 
 # %% ../nbs/53_probe.ipynb #27052316
 def probe_units(items:Sequence[MCQItem], rows:Sequence[dict], cat_k:int=5) -> dict[str, dict]:
@@ -116,19 +105,9 @@ def evaluate_probe(model_dir, data, scorer:str="loglik", n_frames:int=N_FRAMES, 
     if not items: raise ValueError(f"{data}: no {split or ''} videos with 4 or more events")
     ok, skipped = readable(items)
     rows = make_scorer(scorer, model_dir, n_frames, batch_size, 4, seed)(ok)
-    res = {
-        "model": str(model_dir),
-        "benchmark": "probe",
-        "data": str(data),
-        "scorer": scorer,
-        "n_frames": n_frames,
-        "seed": seed,
-        "videos": len({it.group for it in ok}),
-        "statements": len(ok),
-        "skipped": dict(skipped),
-        **probe_scores(ok, rows),
-        "rows": rows,
-    }
+    res = {"model": str(model_dir), "benchmark": "probe", "data": str(data), "scorer": scorer, "n_frames": n_frames,
+           "seed": seed, "videos": len({it.group for it in ok}), "statements": len(ok), "skipped": dict(skipped),
+           **probe_scores(ok, rows), "rows": rows}
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
     return res
 

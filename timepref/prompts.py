@@ -88,10 +88,8 @@ def parse_qa(text:str) -> list[tuple[str, str]]:
 def neighbour_questions(caps:Sequence[str], rng:random.Random) -> list[tuple[str, str]]:
     "A 'right after' and a 'right before' question about random scenes of `caps` (≥ 2), with their answers."
     i, j = rng.randrange(len(caps) - 1), rng.randrange(1, len(caps))
-    return [
-        (f"What happens right after {clause(caps[i])}?", caps[i + 1]),
-        (f"What happens right before {clause(caps[j])}?", caps[j - 1]),
-    ]
+    return [(f"What happens right after {clause(caps[i])}?", caps[i + 1]),
+            (f"What happens right before {clause(caps[j])}?", caps[j - 1])]
 
 # %% ../nbs/21_prompts.ipynb #03ea49ac
 def qa_rules(captions:Sequence[str]) -> str:
@@ -349,16 +347,8 @@ def summary_rules(captions:Sequence[str]) -> str:
     return " ".join(f"{w}, {c}." for w, c in zip(["First"] + ["Then"] * (len(cs) - 2) + ["Finally"], cs))
 
 TEMPLE_SUMMARY_TASK = Task(TEMPLE_SUMMARY, parse_summary, summary_rules)
-ALL_TASKS = (
-    TEMPORAL_QA_TASK,
-    ANSWER_TASK,
-    MCQ_TASK,
-    MCQ_ANSWER_TASK,
-    JUDGE_TASK,
-    TPO_QUESTIONS_TASK,
-    TPO_FILTER_TASK,
-    TEMPLE_SUMMARY_TASK,
-)
+ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TASK, TPO_QUESTIONS_TASK, TPO_FILTER_TASK,
+             TEMPLE_SUMMARY_TASK)
 
 # %% ../nbs/21_prompts.ipynb #a59d43db
 def describe_answer(captions:Sequence[str]) -> str:

@@ -53,12 +53,8 @@ def corrupted(frames:np.ndarray, kind:str, key:str) -> np.ndarray:
 class VideoResponder:
     "Answers `Request`s with a video LLM, in batches."
     def __init__(self, model, processor, frames:FrameLoader|None=None, gen:GenConfig|None=None, name:str="model"):
-        self.model, self.col, self.gen, self.name = (
-            model.eval(),
-            VideoCollator(processor, frames or FrameLoader()),
-            gen or GenConfig(),
-            name,
-        )
+        self.model, self.col, self.gen, self.name = (model.eval(), VideoCollator(processor, frames or FrameLoader()),
+                                                     gen or GenConfig(), name)
         self.generations = 0
 
     @classmethod

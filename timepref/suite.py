@@ -37,19 +37,9 @@ def world_vinoground(world, out, split:str="test", gap_s:float=2.0, limit:int|No
         black = [np.zeros_like(f) for f in iter_frames(pos, 0, 1 / r.fps)] * round(gap_s * r.fps)
         write_mp4([*iter_frames(pos), *black, *iter_frames(neg)], cat / f"{k}.mp4", r.fps)
         rows.append(
-            {
-                "index": k,
-                "major": "world",
-                "minor": f"{len(caps)} scenes",
-                "pos_vid": r.id,
-                "pos_start": 0,
-                "pos_end": r.duration,
-                "pos_cap": describe_answer(caps),
-                "neg_vid": f"{r.id}-reversed",
-                "neg_start": 0,
-                "neg_end": r.duration,
-                "neg_cap": describe_answer(caps[::-1]),
-            }
+            {"index": k, "major": "world", "minor": f"{len(caps)} scenes", "pos_vid": r.id, "pos_start": 0,
+             "pos_end": r.duration, "pos_cap": describe_answer(caps), "neg_vid": f"{r.id}-reversed", "neg_start": 0,
+             "neg_end": r.duration, "neg_cap": describe_answer(caps[::-1])}
         )
     if not rows: raise ValueError(f"{world}: no {split}-split videos with two or more scenes")
     with open(out / "vinoground.csv", "w", newline="") as f:
@@ -129,12 +119,9 @@ def build_suite(out, cfg:SuiteConfig|None=None, workers:int|None=None, progress:
         return out
     world = out / "world"
     if not (world / "videos.jsonl").exists():
-        make_world(
-            world,
-            WorldConfig(n_videos=cfg.n_videos, seed=cfg.seed, size=cfg.size, fps=cfg.fps, test_fraction=1.0),
-            workers=workers or os.cpu_count() or 1,
-            progress=progress,
-        )
+        make_world(world,
+                   WorldConfig(n_videos=cfg.n_videos, seed=cfg.seed, size=cfg.size, fps=cfg.fps, test_fraction=1.0),
+                   workers=workers or os.cpu_count() or 1, progress=progress)
     world_suite(world, out, split="test", vino_pairs=cfg.vino_pairs)
     probe = [it for r in [r for r in load_world(world) if len(r.scenes) >= 4][: cfg.probe_videos] for it in probe_items(r)]
     write_jsonl([replace(it, video=os.path.relpath(it.video, out)) for it in probe], out / "probe.jsonl")   # movable
@@ -170,17 +157,9 @@ def suite_chance(items:dict[str, list[MCQItem]]) -> dict[str, float]:
     "Each suite score of a scorer whose option scores are independent random draws (`timepref.stats.chance_at_least`)."
     tw = float(np.mean([1 / len(it.options) for it in items["timewar"]]))
     pair, group, cat = chance_at_least(2, 2, .5), chance_at_least(4, 4, .5), chance_at_least(5, 8, .5)
-    return {
-        "timewar": tw,
-        "timewar_shuffled": tw,
-        "timewar_drop": 0.0,
-        "vino_text": pair,
-        "vino_video": pair,
-        "vino_group": group,
-        "probe": 0.5,
-        "probe_yes": 0.5,
-        **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES},
-    }
+    return {"timewar": tw, "timewar_shuffled": tw, "timewar_drop": 0.0, "vino_text": pair, "vino_video": pair,
+            "vino_group": group, "probe": 0.5, "probe_yes": 0.5,
+            **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES}}
 
 # %% ../nbs/54_suite.ipynb #bf5428e1
 def score_suite(model_dir, suite, n_frames:int=N_FRAMES, batch_size:int=16, scorer:str="loglik", progress:bool=False, out=None) -> dict:
@@ -193,20 +172,12 @@ def score_suite(model_dir, suite, n_frames:int=N_FRAMES, batch_size:int=16, scor
     got = {r["id"]: r for r in make_scorer(scorer, model_dir, n_frames, batch_size, 4, 0, progress)(flat)}
     rows = {part: [got[it.id] for it in its] for part, its in items.items()}
     units = suite_units(items, rows)
-    res = {
-        "model": str(model_dir),
-        "suite": str(suite),
-        "suite_config": json.loads((Path(suite) / "suite.json").read_text())["config"],
-        "scorer": scorer,
-        "n_frames": n_frames,
-        "seconds": round(time.perf_counter() - t, 1),
-        "scores": {k: float(np.mean([v for v, _ in u.values()])) if u else float("nan") for k, u in units.items()},
-        "chance": suite_chance(items),
-        "n": {k: len(u) for k, u in units.items()},
-        "videos": {k: len({c for _, c in u.values()}) for k, u in units.items()},
-        "units": units,
-        "rows": rows,
-    }
+    res = {"model": str(model_dir), "suite": str(suite),
+           "suite_config": json.loads((Path(suite) / "suite.json").read_text())["config"], "scorer": scorer,
+           "n_frames": n_frames, "seconds": round(time.perf_counter() - t, 1),
+           "scores": {k: float(np.mean([v for v, _ in u.values()])) if u else float("nan") for k, u in units.items()},
+           "chance": suite_chance(items), "n": {k: len(u) for k, u in units.items()},
+           "videos": {k: len({c for _, c in u.values()}) for k, u in units.items()}, "units": units, "rows": rows}
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
     return res
 
@@ -215,13 +186,8 @@ def plot_results(results:dict, path=None):
     "Accuracy per benchmark part (name → `evaluate` result) with its 95 % interval and chance."
     import matplotlib.pyplot as plt, seaborn as sns, pandas as pd
     rows = [
-        {
-            "bench": f"{name}\n{part}",
-            "accuracy": p["accuracy"]["accuracy"],
-            "lo": p["accuracy"]["ci95"][0],
-            "hi": p["accuracy"]["ci95"][1],
-            "chance": p["accuracy"]["chance"],
-        }
+        {"bench": f"{name}\n{part}", "accuracy": p["accuracy"]["accuracy"], "lo": p["accuracy"]["ci95"][0],
+         "hi": p["accuracy"]["ci95"][1], "chance": p["accuracy"]["chance"]}
         for name, r in results.items()
         for part, p in r["parts"].items()
     ]

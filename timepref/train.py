@@ -153,12 +153,8 @@ def load_recipe(path_or_name:str|Path, overrides:Sequence[str]=()) -> Recipe:
     return r
 
 # %% ../nbs/40_train.ipynb #62cc3dc1
-NEEDS = {
-    "sft": ("prompt", "completion"),
-    "dpo": ("prompt", "chosen", "rejected"),
-    "tpo": ("prompt", "chosen", "rejected"),
-    "kto": ("prompt", "completion", "label"),
-}
+NEEDS = {"sft": ("prompt", "completion"), "dpo": ("prompt", "chosen", "rejected"),
+         "tpo": ("prompt", "chosen", "rejected"), "kto": ("prompt", "completion", "label")}
 
 def _matches(row:dict, where:dict) -> bool:
     return all(row.get(k) in v if isinstance(v, list) else row.get(k) == v for k, v in where.items())
@@ -228,35 +224,21 @@ def lora_config(stage:Stage):
     if not stage.lora: return None
     from peft import LoraConfig
     lo = stage.lora
-    return LoraConfig(
-        r=lo.get("r", 8),
-        lora_alpha=lo.get("alpha", 2 * lo.get("r", 8)),
-        lora_dropout=lo.get("dropout", 0.0),
-        target_modules=lo.get("target_modules", "all-linear"),
-        task_type="CAUSAL_LM",
-        exclude_modules=rf".*({'|'.join(VISION)}).*" if stage.freeze_vision else None,
-    )
+    return LoraConfig(r=lo.get("r", 8), lora_alpha=lo.get("alpha", 2 * lo.get("r", 8)),
+                      lora_dropout=lo.get("dropout", 0.0), target_modules=lo.get("target_modules", "all-linear"),
+                      task_type="CAUSAL_LM",
+                      exclude_modules=rf".*({'|'.join(VISION)}).*" if stage.freeze_vision else None)
 
 # %% ../nbs/40_train.ipynb #7b642d4e
 def trl_args(recipe:Recipe, stage:Stage, out:Path):
     "The TRL config of a stage."
     from trl import DPOConfig, KTOConfig, SFTConfig
-    kw = dict(
-        output_dir=str(out / "checkpoints"),
-        per_device_train_batch_size=stage.batch_size,
-        gradient_accumulation_steps=stage.grad_accum,
-        learning_rate=stage.lr,
-        lr_scheduler_type=stage.scheduler,
-        warmup_steps=stage.warmup if stage.warmup < 1 else int(stage.warmup),
-        num_train_epochs=stage.epochs,
-        max_steps=stage.max_steps,
-        logging_steps=recipe.logging_steps,
-        seed=recipe.seed,
-        use_cpu=not torch.cuda.is_available(),
-        save_strategy="steps" if recipe.save_steps else "no",
-        save_steps=recipe.save_steps or 500,
-        disable_tqdm=True,
-    )
+    kw = dict(output_dir=str(out / "checkpoints"), per_device_train_batch_size=stage.batch_size,
+              gradient_accumulation_steps=stage.grad_accum, learning_rate=stage.lr, lr_scheduler_type=stage.scheduler,
+              warmup_steps=stage.warmup if stage.warmup < 1 else int(stage.warmup), num_train_epochs=stage.epochs,
+              max_steps=stage.max_steps, logging_steps=recipe.logging_steps, seed=recipe.seed,
+              use_cpu=not torch.cuda.is_available(), save_strategy="steps" if recipe.save_steps else "no",
+              save_steps=recipe.save_steps or 500, disable_tqdm=True)
     if stage.kind == "sft": return video_trl_config(SFTConfig, **kw)
     if stage.kind == "kto": return video_trl_config(KTOConfig, beta=stage.beta, **kw)
     loss = (
@@ -272,30 +254,17 @@ def make_trainer(recipe:Recipe, stage:Stage, model, processor, ds, out:Path, cal
     from trl import DPOTrainer, KTOTrainer, SFTTrainer
     cls, col = {"sft": (SFTTrainer, VideoSFTCollator), "dpo": (DPOTrainer, VideoDPOCollator),
                 "tpo": (DPOTrainer, VideoDPOCollator), "kto": (KTOTrainer, VideoKTOCollator)}[stage.kind]
-    return cls(
-        model=model,
-        args=trl_args(recipe, stage, out),
-        train_dataset=ds,
-        processing_class=processor,
-        data_collator=col(processor, FrameLoader(n_frames=recipe.n_frames)),
-        peft_config=lora_config(stage),
-        callbacks=list(callbacks),
-    )
+    return cls(model=model, args=trl_args(recipe, stage, out), train_dataset=ds, processing_class=processor,
+               data_collator=col(processor, FrameLoader(n_frames=recipe.n_frames)), peft_config=lora_config(stage),
+               callbacks=list(callbacks))
 
 # %% ../nbs/40_train.ipynb #6ae503ec
 def versions() -> dict:
     "Versions of the libraries a run depends on."
     import accelerate, peft, transformers, trl, timepref
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "trl": trl.__version__,
-        "peft": peft.__version__,
-        "accelerate": accelerate.__version__,
-        "datasets": datasets.__version__,
-        "timepref": timepref.__version__,
-    }
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+            "trl": trl.__version__, "peft": peft.__version__, "accelerate": accelerate.__version__,
+            "datasets": datasets.__version__, "timepref": timepref.__version__}
 
 # %% ../nbs/40_train.ipynb #da680270
 _WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json",
@@ -336,23 +305,13 @@ def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:data
     ck = _last_checkpoint(out / "checkpoints")
     t = time.perf_counter(); res = trainer.train(resume_from_checkpoint=ck); secs = time.perf_counter() - t
     model = trainer.model.merge_and_unload() if stage.lora else trainer.model
-    rec = {
-        "stage": k,
-        "kind": stage.kind,
-        "name": stage.name,
-        "data": stage.data,
-        "data_sha256": file_sha256(stage.data),
-        "where": stage.where,
-        "rows": len(ds),
-        "steps": trainer.state.global_step,
-        "train_seconds": round(secs, 2),
-        "train_loss": round(res.training_loss, 4),
-        "processes": trainer.accelerator.num_processes,
-        "resumed_from": ck,
-        "frozen_vision_params": frozen,
-        "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h],
-        "config": asdict(stage),
-    }
+    rec = {"stage": k, "kind": stage.kind, "name": stage.name, "data": stage.data,
+           "data_sha256": file_sha256(stage.data), "where": stage.where, "rows": len(ds),
+           "steps": trainer.state.global_step, "train_seconds": round(secs, 2),
+           "train_loss": round(res.training_loss, 4), "processes": trainer.accelerator.num_processes,
+           "resumed_from": ck, "frozen_vision_params": frozen,
+           "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h],
+           "config": asdict(stage)}
     if trainer.accelerator.is_main_process:
         model.save_pretrained(out / "model"); proc.save_pretrained(out / "model")
         (out / "stage.json").write_text(json.dumps(rec, indent=1))
@@ -397,14 +356,8 @@ def train(recipe:Recipe, progress:bool=True) -> dict:
         else: rec = json.loads((sdir / "stage.json").read_text()) | {"resumed": "done before"}
         if progress and _main(): print(f"stage {k} ({stage.kind}): {rec['rows']} rows, {rec['steps']} steps, {rec['train_seconds']} s", file=sys.stderr)
         done.append(rec); model = sdir / "model"
-    run = {
-        "recipe": asdict(recipe),
-        "final_model": str(model),
-        "stages": done,
-        "versions": versions(),
-        "seed": recipe.seed,
-        "train_seconds": round(sum(s["train_seconds"] for s in done), 2),
-    }
+    run = {"recipe": asdict(recipe), "final_model": str(model), "stages": done, "versions": versions(),
+           "seed": recipe.seed, "train_seconds": round(sum(s["train_seconds"] for s in done), 2)}
     if _main():
         (out / "run.json").write_text(json.dumps(run, indent=1, default=str))
         (Path(model) / "README.md").write_text(model_card(recipe, done))

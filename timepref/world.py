@@ -26,17 +26,8 @@ COLOURS = {"red": (220, 40, 40), "green": (40, 190, 60), "blue": (50, 90, 235), 
 BACKGROUNDS = {"black": (10, 10, 10), "gray": (110, 110, 110), "navy": (15, 25, 90), "maroon": (95, 20, 25),
                "olive": (85, 90, 20), "teal": (15, 85, 85), "brown": (90, 55, 25), "pink": (205, 130, 160)}
 SHAPES = ("circle", "square", "triangle", "diamond", "cross", "ring")
-EVENTS = (
-    "appears",
-    "disappears",
-    "moves left",
-    "moves right",
-    "moves up",
-    "moves down",
-    "grows",
-    "shrinks",
-    "changes colour",
-)
+EVENTS = ("appears", "disappears", "moves left", "moves right", "moves up", "moves down", "grows", "shrinks",
+          "changes colour")
 
 # %% ../nbs/03_world.ipynb #5bb4b69e
 @dataclass
@@ -173,15 +164,9 @@ def finevideo_annotation(vid:str, specs:Sequence[SceneSpec], cfg:WorldConfig) ->
         "duration_seconds": t / cfg.fps,
         "resolution": f"{cfg.size}x{cfg.size}",
         "content_fine_category": "timepref world",
-        "content_metadata": {
-            "title": f"{vid}: {len(specs)} scenes",
-            "description": " Then ".join(s.caption for s in specs),
-            "fps": cfg.fps,
-            "scenes": scenes,
-            "qAndA": [],
-            "storylines": None,
-            "trimmingSuggestions": [],
-        },
+        "content_metadata": {"title": f"{vid}: {len(specs)} scenes",
+                             "description": " Then ".join(s.caption for s in specs), "fps": cfg.fps, "scenes": scenes,
+                             "qAndA": [], "storylines": None, "trimmingSuggestions": []},
     }
 
 # %% ../nbs/03_world.ipynb #4c48db49

@@ -62,17 +62,9 @@ def _hound_pairs(rec, question:str, k:int, frames:list, answers:list[str], respo
     bw = best_worst(answers, scores)
     if bw is None: res.skip("all answers scored alike"); return
     b, w = bw
-    meta = {
-        "source": rec.id,
-        "split": rec.meta.get("split", ""),
-        "generator": responder.name,
-        "judge": llm.name,
-        "seed": cfg.seed,
-        "chosen_score": scores[b],
-        "rejected_score": scores[w],
-        "scores": scores,
-        "prompt": JUDGE_TASK.prompt.id,
-    }
+    meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "judge": llm.name,
+            "seed": cfg.seed, "chosen_score": scores[b], "rejected_score": scores[w], "scores": scores,
+            "prompt": JUDGE_TASK.prompt.id}
     res.add(
         "pairs",
         PrefPair(
@@ -98,25 +90,11 @@ def hound(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None,
     "Run Base-DPO over video `items`: `responder` samples (its `gen.n` must be `cfg.k`), `llm` judges; returns (and writes) the summary."
     llm, cfg, out = llm or RulesLLM(), cfg or HoundConfig(), Path(out)
     if responder.gen.n != cfg.k or not responder.gen.do_sample: raise ValueError(f"the responder must sample k={cfg.k} answers (GenConfig(do_sample=True, n={cfg.k}))")
-    settings = {
-        "method": "hound",
-        "model": responder.name,
-        "gen": asdict(responder.gen),
-        "n_frames": responder.col.frames.n_frames,
-        "judge": llm.name,
-        "prompt": JUDGE_TASK.prompt.id,
-        **asdict(cfg),
-    }
-    s = run_items(
-        items,
-        hound_step(responder, llm, cfg),
-        {"pairs": out},
-        settings,
-        encode=trl_row,
-        desc="hound",
-        progress=progress,
-        batch_size=batch_size,
-    )
+    settings = {"method": "hound", "model": responder.name, "gen": asdict(responder.gen),
+                "n_frames": responder.col.frames.n_frames, "judge": llm.name, "prompt": JUDGE_TASK.prompt.id,
+                **asdict(cfg)}
+    s = run_items(items, hound_step(responder, llm, cfg), {"pairs": out}, settings, encode=trl_row, desc="hound",
+                  progress=progress, batch_size=batch_size)
     s |= {"model": responder.name, "generations": responder.generations, "judge": llm.name, "judge_stats": dict(llm.stats)}
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s

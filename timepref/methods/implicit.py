@@ -51,17 +51,8 @@ def _pair(rec, chosen:str, rejected:str, creq:Request, rreq:Request, kind:str, r
             "rejected_prompt": rreq.prompt, "n_frames": responder.col.frames.n_frames}
     return res.add(
         "pairs",
-        PrefPair(
-            f"{rec.id}.implicit",
-            rec.path,
-            creq.prompt,
-            chosen,
-            rejected,
-            "timewarp-implicit",
-            list(creq.frames),
-            kind,
-            meta=meta,
-        ),
+        PrefPair(f"{rec.id}.implicit", rec.path, creq.prompt, chosen, rejected, "timewarp-implicit", list(creq.frames),
+                 kind, meta=meta),
     )
 
 # %% ../../nbs/32_timewarp_implicit.ipynb #993f0a28
@@ -90,23 +81,10 @@ def timewarp_implicit(items:list, out:str|Path, responder:VideoResponder, cfg:Im
                       batch_size:int=16, progress:bool=True) -> dict:
     "Run TimeWarp-Implicit over video `items` with `responder`; returns (and writes) the summary."
     cfg, out = cfg or ImplicitConfig(), Path(out)
-    settings = {
-        "method": "timewarp-implicit",
-        "model": responder.name,
-        "gen": asdict(responder.gen),
-        "n_frames": responder.col.frames.n_frames,
-        **asdict(cfg),
-    }
-    s = run_items(
-        items,
-        implicit_step(responder, cfg),
-        {"pairs": out},
-        settings,
-        encode=trl_row,
-        desc="timewarp-implicit",
-        progress=progress,
-        batch_size=batch_size,
-    )
+    settings = {"method": "timewarp-implicit", "model": responder.name, "gen": asdict(responder.gen),
+                "n_frames": responder.col.frames.n_frames, **asdict(cfg)}
+    s = run_items(items, implicit_step(responder, cfg), {"pairs": out}, settings, encode=trl_row,
+                  desc="timewarp-implicit", progress=progress, batch_size=batch_size)
     s |= {"model": responder.name, "generations": responder.generations}
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s

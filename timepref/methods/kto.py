@@ -18,17 +18,8 @@ __all__ = ['kto_rows', 'question_groups', 'kto_convert']
 def _pair_rows(pair:PrefPair) -> list[KTORow]:
     "Two KTO rows on the pair's video; two more with reversed labels on its perturbed video, if it has one."
     def row(suffix, video, text, label, perturbation=""):
-        return KTORow(
-            f"{pair.id}.{suffix}",
-            video,
-            pair.prompt,
-            text,
-            label,
-            pair.method,
-            list(pair.frames),
-            perturbation,
-            pair.meta | {"pair": pair.id},
-        )
+        return KTORow(f"{pair.id}.{suffix}", video, pair.prompt, text, label, pair.method, list(pair.frames),
+                      perturbation, pair.meta | {"pair": pair.id})
     rows = [row("chosen", pair.video, pair.chosen, True), row("rejected", pair.video, pair.rejected, False)]
     if pv := pair.meta.get("perturbed_video"):
         p = pair.perturbation or "perturbed"
@@ -60,15 +51,9 @@ def kto_convert(pairs:str|Path,       # a pairs file (TRL rows, as the method pi
     out = Path(out); pool = sibling(out, "pool") if n else out
     if n is not None and n <= 0: raise ValueError(f"n must be a positive number of rows, got {n}")
     step = lambda group: ItemResult().add("rows", *kto_rows([need_record(item, "pair") for item in group]))
-    s = run_items(
-        question_groups(pair_items(pairs)),
-        step,
-        {"rows": pool},
-        {"method": "kto", "pairs": str(Path(pairs).resolve()), "n": n, "seed": seed},
-        encode=trl_row,
-        desc="kto",
-        progress=progress,
-    )
+    s = run_items(question_groups(pair_items(pairs)), step, {"rows": pool},
+                  {"method": "kto", "pairs": str(Path(pairs).resolve()), "n": n, "seed": seed}, encode=trl_row,
+                  desc="kto", progress=progress)
     if n:
         lines = pool.read_text(encoding="utf-8").splitlines()
         if n > len(lines): raise ValueError(f"asked for {n} KTO rows but the pool has {len(lines)}")

@@ -32,12 +32,8 @@ def detect_shots(path, detector:str="histogram", threshold:float|None=None, min_
     "Shots of the video at `path` as `[start, end)` frame spans, found by a PySceneDetect detector."
     import scenedetect as sd
     if detector not in DETECTORS: raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
-    make = {
-        "histogram": sd.HistogramDetector,
-        "content": sd.ContentDetector,
-        "adaptive": sd.AdaptiveDetector,
-        "hash": sd.HashDetector,
-    }[detector]
+    make = {"histogram": sd.HistogramDetector, "content": sd.ContentDetector, "adaptive": sd.AdaptiveDetector,
+            "hash": sd.HashDetector}[detector]
     kw = {"min_scene_len": min_frames} | (
         {} if threshold is None else {"adaptive_threshold" if detector == "adaptive" else "threshold": threshold}
     )
@@ -71,11 +67,8 @@ class SiglipEmbedder:
     "Unit-length SigLIP image embeddings of frames, from a model folder or hub id (as TEMPLE groups clips)."
     def __init__(self, path:str|Path, device:str="cpu"):
         from transformers import AutoImageProcessor, AutoModel
-        self.model, self.processor, self.device = (
-            AutoModel.from_pretrained(path).to(device).eval(),
-            AutoImageProcessor.from_pretrained(path),
-            device,
-        )
+        self.model, self.processor, self.device = (AutoModel.from_pretrained(path).to(device).eval(),
+                                                   AutoImageProcessor.from_pretrained(path), device)
     def __call__(self, frames:np.ndarray) -> np.ndarray:
         import torch
         with torch.no_grad():
@@ -262,16 +255,8 @@ def _pairs(rec, sel:Selection, caps:list[str], responder, llm:LLM, cfg:TempleCon
     "The video's clip record and its pairs at every level in `res`, or the counted reasons there are none."
     res.add(
         "clips",
-        {
-            "id": rec.id,
-            "video": rec.path,
-            "fps": sel.fps,
-            "clips": [list(c) for c in sel.clips],
-            "groups": sel.groups,
-            "keyframes": sel.keyframes,
-            "captions": caps,
-            "dropped": sel.dropped,
-        },
+        {"id": rec.id, "video": rec.path, "fps": sel.fps, "clips": [list(c) for c in sel.clips], "groups": sel.groups,
+         "keyframes": sel.keyframes, "captions": caps, "dropped": sel.dropped},
     )
     if not all(caps): return res.skip("empty clip caption")
     try: chosen = _summary(llm, caps)
@@ -281,30 +266,12 @@ def _pairs(rec, sel:Selection, caps:list[str], responder, llm:LLM, cfg:TempleCon
         try: rejected = _summary(llm, apply_order(caps, order))
         except (ParseError, RequestRefused) as e: res.skip(f"summary: {e.reason}"); continue
         if why := pair_filter(kind, chosen, rejected, cfg.length_ratio): res.skip(f"filter: {why}"); continue
-        meta = {
-            "source": rec.id,
-            "split": rec.meta.get("split", ""),
-            "generator": responder.name,
-            "llm": llm.name,
-            "seed": cfg.seed,
-            "clips": sel.seconds(),
-            "clip_captions": caps,
-            "order": order,
-        }
+        meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "llm": llm.name,
+                "seed": cfg.seed, "clips": sel.seconds(), "clip_captions": caps, "order": order}
         res.add(
             "pairs",
-            PrefPair(
-                f"{rec.id}.temple.r{r:g}.{kind}",
-                rec.path,
-                cfg.prompt,
-                chosen,
-                rejected,
-                "temple",
-                sel.frames,
-                kind,
-                float(r),
-                meta,
-            ),
+            PrefPair(f"{rec.id}.temple.r{r:g}.{kind}", rec.path, cfg.prompt, chosen, rejected, "temple", sel.frames,
+                     kind, float(r), meta),
         )
     return res
 
@@ -351,14 +318,8 @@ def plot_temple(summary:dict, path=None):
     import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     rows = [{"r": lvl, "kind": k, "pairs": n} for lvl, kinds in summary["pairs_by_level"].items() for k, n in kinds.items()]
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    sns.barplot(
-        pd.DataFrame(rows),
-        x="r",
-        y="pairs",
-        hue="kind",
-        order=[f"r{r:g}" for r in (16, 8, 4, 2) if f"r{r:g}" in summary["pairs_by_level"]],
-        ax=ax,
-    )
+    sns.barplot(pd.DataFrame(rows), x="r", y="pairs", hue="kind",
+                order=[f"r{r:g}" for r in (16, 8, 4, 2) if f"r{r:g}" in summary["pairs_by_level"]], ax=ax)
     ax.set(
         title=f"TEMPLE pairs per level (filters removed {summary['filter_removed_share']:.0%})", xlabel="difficulty factor"
     )

@@ -85,14 +85,8 @@ def _pairs(res:ItemResult, rec:VideoRecord, qa:list, orders:dict, videos:dict[st
     "SFT rows from the QA; a pair per question and order, rejected answered from the reordered captions."
     caps = [s.caption for s in rec.scenes]
     for k, (q, a) in enumerate(qa, 1):
-        meta = {
-            "source": rec.id,
-            "split": rec.meta.get("split", ""),
-            "generator": llm.name,
-            "seed": cfg.seed,
-            "question": k,
-            "kind": question_kind(q),
-        }
+        meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": llm.name, "seed": cfg.seed,
+                "question": k, "kind": question_kind(q)}
         res.add(
             "sft",
             SFTRow(f"{rec.id}.q{k}", rec.path, q, a, "timewarp-explicit", meta=meta | {"prompt": TEMPORAL_QA_TASK.prompt.id}),
@@ -113,12 +107,8 @@ def _timewar(res:ItemResult, rec:VideoRecord, orders:dict, videos:dict[str, str]
     except (ParseError, RequestRefused) as e: res.skip(f"timewar: {e.reason}"); return
     p = "shuffle"
     for k, (q, opts, ans) in enumerate(mcqs, 1):
-        group, meta = f"{rec.id}.m{k}", {
-            "source": rec.id,
-            "split": rec.meta.get("split", ""),
-            "generator": llm.name,
-            "kind": question_kind(q),
-        }
+        group, meta = f"{rec.id}.m{k}", {"source": rec.id, "split": rec.meta.get("split", ""), "generator": llm.name,
+                                         "kind": question_kind(q)}
         res.add("timewar_normal", MCQItem(group, rec.path, q, opts, ans, "timewar", "normal", group, meta))
         try: j = llm.run(MCQ_ANSWER_TASK, captions=apply_order(caps, orders[p]), question=q, options=opts)
         except (ParseError, RequestRefused) as e: res.skip(f"timewar {p}: {e.reason}"); continue
@@ -169,13 +159,8 @@ def _encode(rec) -> dict: return trl_row(rec) if isinstance(rec, (PrefPair, SFTR
 # %% ../../nbs/31_timewarp_explicit.ipynb #15e87222
 def _settings(llm:LLM, cfg:TimeWarpConfig) -> dict:
     tasks = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK)
-    return {
-        "method": "timewarp-explicit",
-        "llm": llm.name,
-        "llm_params": llm.params,
-        **asdict(cfg),
-        "prompts": [t.prompt.id for t in tasks],
-    }
+    return {"method": "timewarp-explicit", "llm": llm.name, "llm_params": llm.params, **asdict(cfg),
+            "prompts": [t.prompt.id for t in tasks]}
 
 # %% ../../nbs/31_timewarp_explicit.ipynb #7edd99c0
 def timewarp_explicit(items:list,                 # `(key, VideoRecord)` items, e.g. from `video_items`
@@ -189,17 +174,8 @@ def timewarp_explicit(items:list,                 # `(key, VideoRecord)` items, 
     step = timewarp_step(llm, cfg, video_dir)
     if batch: prefetch_batches(items, step, llm, progress_path(out), _settings(llm, cfg))
     clear = lambda: [f.unlink() for f in video_dir.glob(".*.mp4")]   # a killed run's half-written videos (done ones are renamed)
-    summary = run_items(
-        items,
-        step,
-        outs,
-        _settings(llm, cfg),
-        encode=_encode,
-        workers=workers,
-        desc="timewarp-explicit",
-        progress=progress,
-        prepare=clear,
-    )
+    summary = run_items(items, step, outs, _settings(llm, cfg), encode=_encode, workers=workers,
+                        desc="timewarp-explicit", progress=progress, prepare=clear)
     for kind in ("normal", "shuffled"):
         official = timewar_official(read_jsonl(outs[f"timewar_{kind}"], MCQItem)) if outs[f"timewar_{kind}"].exists() else []
         sibling(out, f"timewar_{kind}_benchmark", ".json").write_text(json.dumps(official, indent=1))

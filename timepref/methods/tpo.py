@@ -86,31 +86,12 @@ def _filtered(rec, kind, sa, sb, caps, qtype, q, chosen, rejected, responder, ll
         except (ParseError, RequestRefused) as e: return res.skip(f"filter: {e.reason}")
         if not keep: return res.skip(f"filter: rule {rule}")
         decision = "kept"
-    meta = {
-        "source": rec.id,
-        "split": rec.meta.get("split", ""),
-        "generator": responder.name,
-        "llm": llm.name,
-        "seed": cfg.seed,
-        "question_type": qtype,
-        "rejected_frames": sb,
-        "frame_captions": caps,
-        "filter": decision,
-    }
+    meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "llm": llm.name,
+            "seed": cfg.seed, "question_type": qtype, "rejected_frames": sb, "frame_captions": caps, "filter": decision}
     return res.add(
         "pairs",
-        PrefPair(
-            f"{rec.id}.tpo",
-            rec.path,
-            q,
-            chosen,
-            rejected,
-            "tpo",
-            frames=sa,
-            perturbation=kind,
-            difficulty=float(len(sb)),
-            meta=meta,
-        ),
+        PrefPair(f"{rec.id}.tpo", rec.path, q, chosen, rejected, "tpo", frames=sa, perturbation=kind,
+                 difficulty=float(len(sb)), meta=meta),
     )
 
 # %% ../../nbs/34_tpo.ipynb #54367d9c
@@ -129,27 +110,13 @@ def tpo(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None, c
     llm, cfg, out = llm or RulesLLM(), cfg or TPOConfig(), Path(out)
     settings = {"method": "tpo", "model": responder.name, "gen": asdict(responder.gen), "llm": llm.name,
                 "prompts": [TPO_QUESTIONS_TASK.prompt.id, TPO_FILTER_TASK.prompt.id], **asdict(cfg)}
-    s = run_items(
-        items,
-        tpo_step(responder, llm, cfg),
-        {"pairs": out},
-        settings,
-        encode=trl_row,
-        desc="tpo",
-        progress=progress,
-        batch_size=batch_size,
-    )
+    s = run_items(items, tpo_step(responder, llm, cfg), {"pairs": out}, settings, encode=trl_row, desc="tpo",
+                  progress=progress, batch_size=batch_size)
     kinds = {}
     for p in read_trl_jsonl(out, PrefPair): kinds[p.perturbation] = kinds.get(p.perturbation, 0) + 1
     removed = sum(v for k, v in s["skips"].items() if k.startswith("filter: rule"))
-    s |= {
-        "pairs_by_kind": kinds,
-        "filter_removed": removed,
-        "filter_removed_share": round(removed / max(1, removed + s["records"]["pairs"]), 4),
-        "model": responder.name,
-        "generations": responder.generations,
-        "llm": llm.name,
-        "llm_stats": dict(llm.stats),
-    }
+    s |= {"pairs_by_kind": kinds, "filter_removed": removed,
+          "filter_removed_share": round(removed / max(1, removed + s["records"]["pairs"]), 4), "model": responder.name,
+          "generations": responder.generations, "llm": llm.name, "llm_stats": dict(llm.stats)}
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s
