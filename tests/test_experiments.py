@@ -23,6 +23,7 @@ def test_e2e_command_then_papermill_notebook(tmp_path):
     kto = next(a for a in rec["arms"] if a["arm"] == "timewarp-kto")
     assert kto["rows"] == files["kto"] == files["explicit"] > 0          # as many KTO rows as explicit pairs, as the paper draws
     assert rec["base_model"]["config"]["steps"] == 20 and set(rec["before"]["scores"]) == set(kto["scores"])
+    assert {(a["launcher"], a["num_processes"]) for a in rec["arms"]} == {("accelerate", 1)}   # launched, as a user would
     assert [line.split(" |")[0] for line in (out / "table.md").read_text().splitlines()[2:6]] == ["| chance", "| base model", "| timewarp-explicit", "| timewarp-kto"]
     assert (out / "e2e.png").stat().st_size > 1000
 

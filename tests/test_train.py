@@ -49,6 +49,8 @@ def test_two_processes_under_accelerate(data, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     out = json.loads(res.stdout[res.stdout.index("{"):])
     assert [s["processes"] for s in out["stages"]] == [2, 2] and [s["steps"] for s in out["stages"]] == [2, 2]
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert (run["launcher"], run["num_processes"]) == ("accelerate", 2)
 
 
 def test_killed_stage_resumes_from_its_checkpoint(data, tmp_path):
@@ -70,7 +72,7 @@ def test_shipped_accelerate_configs_parse():
     from accelerate.commands.config.config_args import load_config_from_file
     kinds = {p.stem: load_config_from_file(str(p)).distributed_type.value for p in (Path(timepref.__file__).parent / "accelerate").glob("*.yaml")}
     assert kinds == {"single_gpu": "NO", "multi_gpu": "MULTI_GPU", "deepspeed_zero2": "DEEPSPEED", "deepspeed_zero3": "DEEPSPEED",
-                     "fsdp": "FSDP", "cpu_2proc": "MULTI_GPU"}
+                     "fsdp": "FSDP", "cpu_2proc": "MULTI_GPU", "cpu": "NO"}
 
 
 # Inputs are checked before the first step; resume skips checkpoints that a kill cut short.

@@ -18,7 +18,7 @@ from .probe import CATEGORIES
 from .stats import Z95, cluster_se, paired
 from .pipeline import video_items
 from .respond import GenConfig, VideoResponder
-from .train import load_recipe, train
+from .train import launch, load_recipe, train
 from .world import WorldConfig, make_world
 from .methods.timewarp import TimeWarpConfig, timewarp_explicit, timewarp_outputs
 from .methods.implicit import ImplicitConfig, timewarp_implicit
@@ -71,6 +71,7 @@ class E2EConfig:
     batch_size: int = 16                # videos per generation batch when the base model makes data
     suite: SuiteConfig = field(default_factory=SuiteConfig)   # the held-out suite: a world of its own, built once per run
     suite_forms: bool = True            # the base model also learns the suite's question forms, on training videos
+    accelerate_config: str = "single"   # arms train under `accelerate launch` with this config; "none": in this process
 
     def __post_init__(self):
         if bad := set(self.arms) - set(ARMS): raise ValueError(f"unknown arm(s) {sorted(bad)}; the arms are {', '.join(ARMS)}")
@@ -183,9 +184,9 @@ def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
                "skipped": f"no rows in {', '.join(empty)}"}
         f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(rec, indent=1))
         return rec
-    run = train(
-        load_recipe(arm.recipe, arm_overrides(arm, files, base_model, Path(out) / "train", data.seed, cfg)), progress=False
-    )
+    ov = arm_overrides(arm, files, base_model, Path(out) / "train", data.seed, cfg)
+    if cfg.accelerate_config != "none": run = launch(arm.recipe, ov, cfg.accelerate_config)   # as a user launches it
+    else: run = train(load_recipe(arm.recipe, ov), progress=False)                   # in this process
     rows, secs = sum(s["rows"] for s in run["stages"]), run["train_seconds"]
     rec = {
         "arm": name,
@@ -195,6 +196,8 @@ def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
         "data": {k: str(v) for k, v in files.items()},
         "rows": rows,
         "steps": sum(s["steps"] for s in run["stages"]),
+        "launcher": run.get("launcher"),
+        "num_processes": run.get("num_processes"),
         "train_seconds": secs,
         "seconds_per_100_rows": round(100 * secs / rows, 2) if rows else None,
         "stages": [{k: s.get(k) for k in ("kind", "rows", "steps", "train_seconds", "train_loss")} for s in run["stages"]],

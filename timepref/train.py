@@ -5,7 +5,7 @@ the model the one before it left; curricula and the orderings the papers compare
 
 # %% ../nbs/40_train.ipynb #d217428f
 from __future__ import annotations
-import copy, json, math, os, platform, sys, time
+import copy, importlib.util, json, math, os, platform, subprocess, sys, time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -18,9 +18,10 @@ from .video import VideoMeta, VideoReadError, video_meta
 from transformers import PrinterCallback
 
 # %% auto #0
-__all__ = ['STAGE_KINDS', 'RECIPES', 'NEEDS', 'ROW_TYPES', 'VISION', 'Stage', 'Recipe', 'set_path', 'parse_overrides',
-           'list_recipes', 'load_recipe', 'stage_dataset', 'check_stage_data', 'freeze_vision', 'lora_config',
-           'trl_args', 'make_trainer', 'versions', 'train_stage', 'model_card', 'train', 'main']
+__all__ = ['STAGE_KINDS', 'RECIPES', 'NEEDS', 'ROW_TYPES', 'VISION', 'ACCELERATE_CONFIGS', 'Stage', 'Recipe', 'set_path',
+           'parse_overrides', 'list_recipes', 'load_recipe', 'stage_dataset', 'check_stage_data', 'freeze_vision',
+           'lora_config', 'trl_args', 'make_trainer', 'versions', 'train_stage', 'model_card', 'launcher', 'train',
+           'accelerate_config', 'launch', 'main']
 
 # %% ../nbs/40_train.ipynb #363dc0a1
 STAGE_KINDS = ("sft", "dpo", "tpo", "kto")
@@ -339,6 +340,12 @@ def _quiet():
     import transformers
     datasets.disable_progress_bars(); transformers.utils.logging.disable_progress_bar()
 
+# %% ../nbs/40_train.ipynb #009621b0
+def launcher() -> dict:
+    "How this process was started: `accelerate` or plain `python`, and how many processes train together."
+    acc = any(k.startswith("ACCELERATE_") for k in os.environ)
+    return {"launcher": "accelerate" if acc else "python", "num_processes": int(os.environ.get("WORLD_SIZE", "1"))}
+
 # %% ../nbs/40_train.ipynb #72abd145
 def train(recipe:Recipe, progress:bool=True) -> dict:
     "Run the recipe's stages in order (done stages are skipped); returns the run record, also written to `run.json`."
@@ -356,12 +363,39 @@ def train(recipe:Recipe, progress:bool=True) -> dict:
         else: rec = json.loads((sdir / "stage.json").read_text()) | {"resumed": "done before"}
         if progress and _main(): print(f"stage {k} ({stage.kind}): {rec['rows']} rows, {rec['steps']} steps, {rec['train_seconds']} s", file=sys.stderr)
         done.append(rec); model = sdir / "model"
-    run = {"recipe": asdict(recipe), "final_model": str(model), "stages": done, "versions": versions(),
+    run = {"recipe": asdict(recipe), "final_model": str(model), "stages": done, "versions": versions(), **launcher(),
            "seed": recipe.seed, "train_seconds": round(sum(s["train_seconds"] for s in done), 2)}
     if _main():
         (out / "run.json").write_text(json.dumps(run, indent=1, default=str))
         (Path(model) / "README.md").write_text(model_card(recipe, done))
     return run
+
+# %% ../nbs/40_train.ipynb #8544a6bb
+ACCELERATE_CONFIGS = Path(importlib.util.find_spec("timepref").origin).parent / "accelerate"   # the shipped configs
+
+def accelerate_config(name:str) -> Path:
+    "The accelerate config `name`: a shipped one (`single`, `cpu`, `cpu_2proc`, `multi_gpu`, ...) or a YAML path."
+    folder = ACCELERATE_CONFIGS
+    if name == "single": name = "single_gpu" if torch.cuda.is_available() else "cpu"
+    p = Path(name) if name.endswith((".yaml", ".yml")) else folder / f"{name}.yaml"
+    if not p.is_file():
+        raise ValueError(f"no accelerate config {name!r}: give a YAML path or one of {sorted(f.stem for f in folder.glob('*.yaml'))}")
+    return p
+
+# %% ../nbs/40_train.ipynb #7d3bf569
+def launch(recipe:str,                    # a shipped recipe name or a YAML file
+           overrides:Sequence[str]=(),     # key=value overrides, as on the command line
+           config:str="single",            # the accelerate config (see `accelerate_config`)
+           progress:bool=False) -> dict:   # show the run's own progress bars
+    "Train as `accelerate launch --config_file CONFIG -m timepref.train ...` in a subprocess; returns its run record."
+    out = Path(load_recipe(recipe, overrides).output_dir)       # the recipe and overrides are checked here, first
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(accelerate_config(config)),
+           "-m", "timepref.train", "--recipe", str(recipe), *overrides]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCELERATE_") and k not in ("RANK", "WORLD_SIZE")}
+    res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=None if progress else subprocess.PIPE, text=True, env=env)
+    if res.returncode:
+        raise RuntimeError(f"accelerate launch of {recipe} failed (exit {res.returncode}): {(res.stderr or '')[-1500:]}")
+    return json.loads((out / "run.json").read_text())
 
 # %% ../nbs/40_train.ipynb #404d44b2
 def main(argv:Sequence[str]|None=None) -> dict:
