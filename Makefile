@@ -9,7 +9,7 @@ E2E_OUT ?= runs/e2e
 # extra papermill parameters for `make e2e`, e.g. E2E_ARGS='-y "{config: {seeds: [0], arms: [tpo, sft]}}"'
 E2E_ARGS ?=
 
-.PHONY: install test test-nbs check-clean check-export check-readme readme pytest demo e2e clean
+.PHONY: install test test-nbs check-clean check-export check-readme readme pytest demo e2e reproduce reproduce-quick clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ test-nbs: install
 pytest: install
 	$(BIN)/python -m pytest -q tests
 
-test: check-clean check-export check-readme test-nbs pytest
+test: check-clean check-export check-readme test-nbs pytest reproduce-quick
 
 demo: install
 	$(BIN)/timepref demo --out $(DEMO_OUT)
@@ -53,6 +53,13 @@ demo: install
 e2e: install
 	@mkdir -p $(E2E_OUT)
 	$(BIN)/papermill experiments/e2e.ipynb $(E2E_OUT)/e2e.ipynb -p out $(abspath $(E2E_OUT)) $(E2E_ARGS)
+
+# the reproduction grid (experiments/grid.yaml): every experiment notebook of a profile, executed and indexed
+reproduce: install
+	$(BIN)/timepref reproduce --profile cpu --out runs/cpu
+
+reproduce-quick: install
+	$(BIN)/timepref reproduce --profile quick --out runs/quick
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache _proc _docs

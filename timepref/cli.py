@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, dataclasses, inspect, json, os, sys, time
 from collections import Counter
+from .reproduce import PROFILES, reproduce
 from fastcore.docments import docments
 from pathlib import Path
 from .base import BaseConfig, evaluate_order, plot_base, train_base_model
@@ -32,7 +33,7 @@ from .collate import N_FRAMES
 
 # %% auto #0
 __all__ = ['config_args', 'from_args', 'cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit',
-           'cmd_hound', 'cmd_tpo', 'cmd_temple', 'cmd_eval', 'cmd_e2e', 'parser', 'main', 'run']
+           'cmd_hound', 'cmd_tpo', 'cmd_temple', 'cmd_eval', 'cmd_e2e', 'cmd_reproduce', 'parser', 'main', 'run']
 
 # %% ../nbs/90_cli.ipynb #ba2fe830
 def _arg_type(cls, name:str, tp) -> type:
@@ -415,12 +416,31 @@ def _add_e2e(sub):
     config_args(p, SuiteConfig, prefix="suite_", types={k: _count for k in ("n_videos", "vino_pairs", "probe_videos")})
     p.set_defaults(func=cmd_e2e)
 
+# %% ../nbs/90_cli.ipynb #85f4939e
+def cmd_reproduce(a) -> dict:
+    "Run a profile of the grid; a failed experiment makes the command fail after the index is written."
+    out = a.out or f"runs/{a.profile}"
+    recs = reproduce(a.profile, out, a.grid, a.only, progress=sys.stderr.isatty())
+    if bad := [r for r in recs if r["status"] != "ok"]:
+        raise ValueError(f"{len(bad)} of {len(recs)} experiments failed ({', '.join(r['name'] + ': ' + r['error'] for r in bad)}); "
+                         f"see {out}/index.md")
+    return {"profile": a.profile, "index": f"{out}/index.md",
+            "experiments": {r["name"]: {k: r[k] for k in ("status", "seconds", "headline")} for r in recs}}
+
+def _add_reproduce(sub):
+    p = sub.add_parser("reproduce", help="run the experiment notebooks of a profile (quick | cpu | gpu) and index them")
+    p.add_argument("--profile", required=True, choices=PROFILES)
+    p.add_argument("--out", default=None, help="output folder (default: runs/PROFILE)")
+    p.add_argument("--grid", default="experiments/grid.yaml", help="the grid file")
+    p.add_argument("--only", default=None, help="only the experiments whose name matches this glob")
+    p.set_defaults(func=cmd_reproduce)
+
 # %% ../nbs/90_cli.ipynb #61b31019
 def parser() -> argparse.ArgumentParser:
     "The `timepref` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="timepref", description="Temporal preference learning for video LLMs.")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_e2e, _add_demo): add(sub)
+    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_e2e, _add_reproduce, _add_demo): add(sub)
     return p
 
 # %% ../nbs/90_cli.ipynb #cda1cfde

@@ -119,6 +119,7 @@ class WorldConfig:
     test_fraction: float = 0.1       # share of videos marked split="test" (never trained on)
 
     def __post_init__(self):
+        if self.n_videos < 1: raise ValueError(f"n_videos must be at least 1, got {self.n_videos}")
         if self.size % 2: raise ValueError(f"size must be even for H.264, got {self.size}")
         if not 1 <= self.min_scenes <= self.max_scenes: raise ValueError("need 1 <= min_scenes <= max_scenes")
         if self.max_scenes > len(self.backgrounds): raise ValueError(f"max_scenes > {len(self.backgrounds)} backgrounds: scenes would repeat")

@@ -1,0 +1,33 @@
+"`timepref reproduce`: a profile's experiment notebooks executed by papermill, indexed; a failure is recorded and fails the run."
+import json, shutil, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-c", "import sys; from timepref.cli import run; sys.exit(run())"]
+
+
+def reproduce(*args, cwd=ROOT):
+    return subprocess.run([*CLI, "reproduce", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=900)
+
+
+def test_quick_table1_runs_and_is_indexed_then_skipped(tmp_path):
+    r = reproduce("--profile", "quick", "--only", "timewarp-*", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rec, = json.loads((tmp_path / "index.json").read_text())
+    assert rec["status"] == "ok" and rec["headline"]["videos"] == rec["headline"]["shuffled videos"] + rec["headline"]["reversed videos"]
+    table = (tmp_path / "timewarp-table1" / "table.md").read_text()
+    assert "| TimeWarp (paper) | 10,000 | 3 | 21 | 30,000 | 2,617 | 2,394 |" in table and table in (tmp_path / "index.md").read_text()
+    assert (tmp_path / "timewarp-table1" / rec["paths"]["html"]).stat().st_size > 10_000
+    again = reproduce("--profile", "quick", "--only", "timewarp-*", "--out", tmp_path)   # same key: not executed again
+    assert again.returncode == 0 and json.loads(again.stdout)["experiments"]["timewarp-table1"]["seconds"] == rec["seconds"]
+
+
+def test_a_failed_experiment_is_recorded_and_fails_the_run(tmp_path):
+    shutil.copy(ROOT / "experiments/timewarp/table1_data.ipynb", tmp_path / "t1.ipynb")
+    (tmp_path / "grid.yaml").write_text("profiles:\n  quick:\n    - {name: bad, notebook: t1.ipynb, parameters: {annotations: missing.jsonl}}\n"
+                                        "    - {name: good, notebook: t1.ipynb, parameters: {n_videos: 6}}\n")
+    r = reproduce("--profile", "quick", "--grid", tmp_path / "grid.yaml", "--out", tmp_path / "runs")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "1 of 2 experiments failed (bad: " in r.stderr
+    recs = {x["name"]: x for x in json.loads((tmp_path / "runs" / "index.json").read_text())}
+    assert recs["bad"]["status"] == "failed" and recs["good"]["status"] == "ok"        # the others went on
+    assert "**failed**" in (tmp_path / "runs" / "index.md").read_text()
