@@ -32,9 +32,10 @@ from .methods.combine import combine
 from .collate import N_FRAMES, read_trl_jsonl
 
 # %% auto #0
-__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'SHARED', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'Arm', 'E2EConfig',
-           'Data', 'score_model', 'arm_overrides', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units',
-           'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report', 'timewarp_table1']
+__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'SHARED', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE3_PAPER', 'Arm',
+           'E2EConfig', 'Data', 'score_model', 'arm_overrides', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units',
+           'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report', 'timewarp_table1',
+           'timewarp_table3']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -511,3 +512,30 @@ def timewarp_table1(out,                     # folder for the world (if made) an
             "clip length (s)": round(float(np.mean([sc.end - sc.start for sc in scenes])), 2) if scenes else float("nan"),
             "QA pairs": s["records"]["sft"], "shuffled videos": recut["shuffle"], "reversed videos": recut["reverse"]}
     return pd.DataFrame([TABLE1_PAPER, ours], index=["TimeWarp (paper)", "here"])
+
+# %% ../nbs/60_experiments.ipynb #13854f09
+TABLE3_PAPER = {"Qwen2.5": (11.6, 7.8, 0.8), "InternVideo": (15.4, 13.2, 1.0), "LLaVA-OneVision": (17.59, 11.2, 3.2),
+                "VideoChat": (18.2, 11.4, 1.8), "LLaVA-Hound": (20.2, 3.86, 2.99), "Video-LLaMA3": (21.4, 15.44, 1.15),
+                "Random": (25.0, 25.0, 12.5)}   # TimeWarp Table 3: text / video / group (%) on its Explicit data
+
+# %% ../nbs/60_experiments.ipynb #49d026c4
+def timewarp_table3(out,                           # run folder: world, base model, data, reports
+                    cfg:E2EConfig|None=None,       # the world and base model (as in the end-to-end run)
+                    sources:Sequence[str]=("explicit", "implicit", "hound", "temple", "tpo"),
+                    limit:int|None=200):           # pairs scored per source (the first ones)
+    "TimeWarp Table 3 in miniature: the base model's text / video / group scores (%) on each source's pairs."
+    import pandas as pd
+    from timepref.difficulty import chance_scores, difficulty
+    cfg, out = cfg or E2EConfig(), Path(out)
+    world, base = _base(out, cfg, progress=False)
+    d, rows = Data(out / f"data-{cfg.seeds[0]}", world, base, cfg.seeds[0], cfg), {}   # shared with `run_e2e` in `out`
+    for name in sources:
+        f = d.path(name)
+        if _lines(f) == 0: rows[f"base model on {name} pairs"] = {"pairs": 0}; continue
+        rep = difficulty(f, base, cfg.n_frames, limit=limit, progress=False, out=out / f"difficulty-{name}.json")
+        rows[f"base model on {name} pairs"] = {k: 100 * rep["overall"][k]["score"] for k in ("text", "video", "group")}
+        rows[f"base model on {name} pairs"]["pairs"] = rep["overall"]["pairs"]
+    rows["chance (here)"] = {k: 100 * v for k, v in chance_scores().items()}
+    paper = {f"{m} on Explicit (paper)" if m != "Random" else "random (paper)": dict(zip(("text", "video", "group"), v))
+             for m, v in TABLE3_PAPER.items()}
+    return pd.DataFrame.from_dict(paper | rows, orient="index")

@@ -119,7 +119,7 @@ def save_result(out, table, headline:dict) -> None:
     "Write an experiment's `table` (a DataFrame) to `out/table.md` and its `headline` numbers to `out/headline.json`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     cols = [str(table.index.name or "")] + [str(c) for c in table.columns]
-    cell = lambda v: f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+    cell = lambda v: ("—" if v != v else f"{v:,.4g}") if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
     rows = [[str(i)] + [cell(v) for v in r] for i, r in zip(table.index, table.itertuples(index=False))]
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(r) + " |" for r in rows]
     (out / "table.md").write_text("\n".join(md) + "\n")
