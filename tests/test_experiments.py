@@ -1,4 +1,4 @@
-"The end-to-end experiment: `timepref e2e` at toy scale, then its papermill notebook on the same run folder."
+"The end-to-end experiment: `timepref e2e` at toy scale, then its papermill notebook on the same store."
 import json, subprocess, sys
 from pathlib import Path
 from conftest import run_cli
@@ -27,20 +27,18 @@ def test_e2e_command_then_papermill_notebook(tmp_path):
     assert [line.split(" |")[0] for line in (out / "table.md").read_text().splitlines()[2:6]] == ["| chance", "| base model", "| timewarp-explicit", "| timewarp-kto"]
     assert (out / "e2e.png").stat().st_size > 1000
 
-    # the experiment notebook on the same folder: it reports the run and trains nothing again
-    done = {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")}
-    params = json.dumps({"config": SMALL | {"arms": ARMS, "suite": SUITE}})
-    subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "experiments/e2e.ipynb"), str(out / "e2e.ipynb"),
-                    "-p", "out", str(out), "-y", params], check=True, capture_output=True, timeout=600)
-    assert {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")} == done
-    cells = json.loads((out / "e2e.ipynb").read_text())["cells"]
+    # the experiment notebook, into another folder on the same store: it reports the run and trains nothing again
+    done = {p: p.stat().st_mtime for p in (out / "store").glob("arm-*/train.json")}
+    assert len(done) == 2 and {json.loads((p.parent / "key.json").read_text())["kind"] for p in done} == {"arm"}
+    params = json.dumps({"config": SMALL | {"arms": ARMS, "suite": SUITE}, "store": str(out / "store")})
+    nb = tmp_path / "nb"
+    subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "experiments/e2e.ipynb"), str(tmp_path / "e2e.ipynb"),
+                    "-p", "out", str(nb), "-y", params], check=True, capture_output=True, timeout=600)
+    assert {p: p.stat().st_mtime for p in (out / "store").glob("arm-*/train.json")} == done
+    assert not (nb / "store").exists() and json.loads((nb / "results.json").read_text())["store"]["root"] == str(out / "store")
+    cells = json.loads((tmp_path / "e2e.ipynb").read_text())["cells"]
     assert not [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert "timewarp-kto" in json.dumps([c.get("outputs") for c in cells])
-
-    # the same folder with another base model is refused, naming the setting; nothing written is lost
-    r = run_cli("e2e", "--out", out, "--arms", *ARMS, *cli_args(SMALL | {"base_steps": 21}), *SUITE_ARGS, check=False)
-    assert r.returncode == 1 and "base_steps 20 (now 21)" in r.stderr
-    assert {p: p.stat().st_mtime for p in out.glob("arms/*/arm.json")} == done
 
 
 def test_e2e_unknown_arm(tmp_path):

@@ -396,7 +396,7 @@ def _add_eval(sub):
 def cmd_e2e(a) -> dict:
     "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
     cfg = from_args(E2EConfig, a, suite=from_args(SuiteConfig, a, prefix="suite_"))
-    res = run_e2e(a.out, cfg, progress=sys.stderr.isatty(), log=True)
+    res = run_e2e(a.out, cfg, progress=sys.stderr.isatty(), log=True, store=a.store)
     rep = write_report(res, a.out)
     pick = ("timewar", "vino_text", "probe")
     return {"out": str(a.out), "seconds": res["seconds"], "table": rep["table"], "figure": rep["figure"],
@@ -412,6 +412,7 @@ def _add_e2e(sub):
         help="end to end on the built-in world: base model -> each method's data -> its recipe -> suite + probe, before/after",
     )
     p.add_argument("--out", required=True, help="run folder (a rerun goes on from what it holds)")
+    p.add_argument("--store", default=None, help="folder of the parts runs share, keyed by content (default: OUT/store)")
     config_args(p, E2EConfig, skip=("suite",), types={"limit": _count}, choices={"arms": ARMS})
     config_args(p, SuiteConfig, prefix="suite_", types={k: _count for k in ("n_videos", "vino_pairs", "probe_videos")})
     p.set_defaults(func=cmd_e2e)
@@ -420,7 +421,7 @@ def _add_e2e(sub):
 def cmd_reproduce(a) -> dict:
     "Run a profile of the grid; a failed experiment makes the command fail after the index is written."
     out = a.out or f"runs/{a.profile}"
-    recs = reproduce(a.profile, out, a.grid, a.only, progress=sys.stderr.isatty())
+    recs = reproduce(a.profile, out, a.grid, a.only, progress=sys.stderr.isatty(), jobs=a.jobs)
     if bad := [r for r in recs if r["status"] != "ok"]:
         raise ValueError(f"{len(bad)} of {len(recs)} experiments failed ({', '.join(r['name'] + ': ' + r['error'] for r in bad)}); "
                          f"see {out}/index.md")
@@ -433,6 +434,7 @@ def _add_reproduce(sub):
     p.add_argument("--out", default=None, help="output folder (default: runs/PROFILE)")
     p.add_argument("--grid", default="experiments/grid.yaml", help="the grid file")
     p.add_argument("--only", default=None, help="only the experiments whose name matches this glob")
+    p.add_argument("--jobs", type=_count, default=1, help="experiments run at once (they share OUT/store, made once)")
     p.set_defaults(func=cmd_reproduce)
 
 # %% ../nbs/90_cli.ipynb #61b31019

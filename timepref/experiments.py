@@ -5,17 +5,19 @@ recipe → the held-out suite and the ordering probe, for every arm and seed."""
 
 # %% ../nbs/60_experiments.ipynb #65dd9050
 from __future__ import annotations
-import json, math, sys, time
+import fcntl, json, math, sys, time
+from contextlib import contextmanager
 from collections import Counter
 from functools import cached_property, lru_cache
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 from .base import BaseConfig, train_base_model
 from .suite import SuiteConfig, build_suite, score_suite, matching_rows
 from .probe import CATEGORIES
+from .records import digest
 from .stats import Z95, cluster_se, paired
 from .pipeline import video_items
 from .records import PrefPair, VideoRecord, read_jsonl
@@ -32,10 +34,13 @@ from .methods.combine import combine
 from .collate import N_FRAMES, read_trl_jsonl
 
 # %% auto #0
-__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'SHARED', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE3_PAPER', 'Arm',
-           'E2EConfig', 'Data', 'score_model', 'arm_overrides', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units',
+__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE3_PAPER', 'TW_SCORES',
+           'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS', 'TABLE6_ARMS',
+           'PROBE_SCORES', 'FIG5_PAPER', 'Arm', 'E2EConfig', 'file_lock', 'Store', 'shared', 'data_for', 'Data',
+           'score_model', 'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units',
            'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report', 'timewarp_table1',
-           'timewarp_table3']
+           'timewarp_table3', 'paper_beside_ours', 'paired_against', 'timewarp_table5', 'timewarp_table6',
+           'timewarp_fig5', 'plot_probe_change']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -47,11 +52,11 @@ class Arm:
     overrides: tuple = ()            # extra `key=value` recipe overrides
 
 ARMS = {"sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only", ("stages.0.freeze_vision=false",)),
-        "timewarp-explicit": Arm("mini/dpo", {"pairs": "explicit"}, "TimeWarp Table 1"),
+        "timewarp-explicit": Arm("mini/dpo", {"pairs": "explicit"}, "TimeWarp Table 5"),
         "timewarp-kto": Arm("mini/kto", {"kto": "kto"}, "TimeWarp Table 6: KTO"),
-        "timewarp-implicit": Arm("mini/dpo", {"pairs": "implicit"}, "TimeWarp Table 1"),
-        "hound": Arm("mini/dpo", {"pairs": "hound"}, "TimeWarp Table 1 / TPO Table 2: Hound-DPO"),
-        "combined": Arm("mini/dpo", {"pairs": "combined"}, "TimeWarp Table 1: Combined"),
+        "timewarp-implicit": Arm("mini/dpo", {"pairs": "implicit"}, "TimeWarp Table 5"),
+        "hound": Arm("mini/dpo", {"pairs": "hound"}, "TimeWarp Table 5 / TPO Table 2: Hound-DPO"),
+        "combined": Arm("mini/dpo", {"pairs": "combined"}, "TimeWarp Table 5: Combined"),
         "tpo": Arm("mini/tpo", {"pairs": "tpo"}, "TPO Table 1"),
         "temple-dpo": Arm("mini/dpo", {"pairs": "temple"}, "TEMPLE Fig. 5: DPO only"),
         "temple-curriculum": Arm("mini/curriculum", {"pairs": "temple"}, "TEMPLE Fig. 6: curriculum"),
@@ -89,6 +94,61 @@ class E2EConfig:
             size="mini", steps=self.base_steps, n_frames=self.n_frames, batch_size=16, seed=self.world_seed, **forms
         )
 
+# %% ../nbs/60_experiments.ipynb #0e900819
+@contextmanager
+def file_lock(path):
+    "Hold an exclusive lock on `path + '.lock'` (created if missing): one holder at a time, across threads and processes."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
+# %% ../nbs/60_experiments.ipynb #46a4f546
+class Store:
+    "A folder of shared parts, each under `kind-<digest of its content>`, made once whoever asks first."
+    def __init__(self, root): self.root = Path(root)
+    def __repr__(self): return f"Store({str(self.root)!r})"
+
+    def path(self, kind:str, content:dict) -> Path:
+        "Where the `kind` made from `content` (JSON-able) lives."
+        return self.root / f"{kind}-{digest(kind, content)[:16]}"
+
+    def once(self, kind:str, content:dict, make:Callable[[Path], Any], done:str) -> Path:
+        "The folder of (`kind`, `content`): `make(folder)` runs, under the folder's lock, unless `folder/done` exists."
+        p = self.path(kind, content)
+        if (p / done).exists(): return p
+        with file_lock(self.root / ".locks" / p.name):     # beside, not in, the store's listing
+            if not (p / done).exists():
+                p.mkdir(parents=True, exist_ok=True)
+                (p / "key.json").write_text(json.dumps({"kind": kind, "content": content}, indent=1, default=str))
+                make(p)
+        if not (p / done).exists(): raise RuntimeError(f"{p}: making {kind} left no {done}")
+        return p
+
+# %% ../nbs/60_experiments.ipynb #e7a4f7d0
+def _extra(cfg:E2EConfig, world, model, progress:bool) -> list:
+    "Vinoground's caption-matching tasks on the training videos, when the base model learns the suite's forms."
+    return matching_rows(world, Path(model) / "sft_videos", progress) if cfg.suite_forms else []
+
+# %% ../nbs/60_experiments.ipynb #adc15c29
+def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path, Path, Path]:
+    "The world, base model and held-out suite of `cfg` in `store`, each made once for its content."
+    wc = WorldConfig(n_videos=cfg.n_videos, seed=cfg.world_seed)
+    world = store.once("world", asdict(wc), lambda p: make_world(p, wc, progress=progress), "world.json")
+    base = store.once("base", {"world": world.name, "config": asdict(cfg.base()), "suite_forms": cfg.suite_forms},
+                      lambda p: train_base_model(world, p, cfg.base(), _extra(cfg, world, p, progress), progress=progress),
+                      "base_report.json")
+    suite = store.once("suite", asdict(cfg.suite), lambda p: build_suite(p, cfg.suite, progress=progress), "suite.json")
+    return world, base, suite
+
+# %% ../nbs/60_experiments.ipynb #dc7c9a82
+def data_for(cfg:E2EConfig, store:Store, world, base, seed:int) -> Data:
+    "The data files of one seed, made from `base` on `world` (a store folder of their own)."
+    key = {"base": Path(base).name, "seed": seed, "limit": cfg.limit, "n_frames": cfg.n_frames,
+           "batch_size": cfg.batch_size}
+    return Data(store.once("data", key, lambda p: None, "key.json"), world, base, seed, cfg)
+
 # %% ../nbs/60_experiments.ipynb #39d75ceb
 class Data:
     "The data files of one seed under `folder`, each made on first use by its method pipeline."
@@ -111,10 +171,14 @@ class Data:
         p = self.folder / f"{base}.jsonl"
         if base not in self.made:
             for dep in DATA_NEEDS.get(base, ()): self.path(dep)       # made (and timed) on their own first
-            fresh, t = not p.exists(), time.perf_counter()
-            DATA[base](self, p); self.made.add(base)
+            with file_lock(p):                                        # another experiment may be making it
+                fresh, t = not p.exists(), time.perf_counter()
+                DATA[base](self, p); self.made.add(base)
             if fresh:                                    # time a file made in one go, not one finished by a resumed run
-                self.seconds[base] = round(time.perf_counter() - t, 1); self.timing.write_text(json.dumps(self.seconds, indent=1))
+                with file_lock(self.timing):
+                    self.seconds = json.loads(self.timing.read_text()) if self.timing.exists() else {}
+                    self.seconds[base] = round(time.perf_counter() - t, 1)
+                    self.timing.write_text(json.dumps(self.seconds, indent=1))
         return timewarp_outputs(p)[part] if part else p
 
 # %% ../nbs/60_experiments.ipynb #fa723cab
@@ -156,17 +220,19 @@ SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "Tim
           "timewar_drop": "TimeWar normal − shuffled", "vino_text": "Vinoground text score",
           "vino_video": "Vinoground video score", "vino_group": "Vinoground group score",
           "probe": "probe statement accuracy", "probe_yes": "probe yes rate",
-          **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES}}
+          **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES},
+          **{f"probe_{c.replace(' ', '_')}_{s}": f"probe {c} {s} (3 of 4)" for c in CATEGORIES for s in ("before", "after")}}
 
 # %% ../nbs/60_experiments.ipynb #355d882e
 def score_model(model, folder, cfg:E2EConfig, suite) -> dict:
     "The suite scores of `model` (all its per-item results in `folder/suite.json`; the summary in `folder/scores.json`, read back when there)."
     f = Path(folder) / "scores.json"
-    if f.exists(): return json.loads(f.read_text())
-    full = score_suite(model, suite, n_frames=cfg.n_frames, out=Path(folder) / "suite.json")
-    res = {"model": str(model), "scores": full["scores"], "chance": full["chance"], "n": full["n"],
-           "videos": full["videos"], "eval_seconds": full["seconds"], "units": str(Path(folder) / "suite.json")}
-    f.write_text(json.dumps(res, indent=1))
+    with file_lock(f):                                    # two experiments scoring the same model: one scores
+        if f.exists(): return json.loads(f.read_text())
+        full = score_suite(model, suite, n_frames=cfg.n_frames, out=Path(folder) / "suite.json")
+        res = {"model": str(model), "scores": full["scores"], "chance": full["chance"], "n": full["n"],
+               "videos": full["videos"], "eval_seconds": full["seconds"], "units": str(Path(folder) / "suite.json")}
+        f.write_text(json.dumps(res, indent=1))
     return res
 
 # %% ../nbs/60_experiments.ipynb #38c752c1
@@ -176,101 +242,66 @@ def arm_overrides(arm:Arm, files:dict[str, Path], base_model, out, seed:int, cfg
             f"seed={seed}", f"n_frames={cfg.n_frames}", *arm.overrides, *cfg.overrides]
 
 # %% ../nbs/60_experiments.ipynb #edba528a
-def run_arm(name:str, data:Data, base_model, out, cfg:E2EConfig, suite) -> dict:
-    "Train arm `name` on `data` into `out` and score it; returns (and writes to `out/arm.json`) its record."
-    f = Path(out) / "arm.json"
-    if f.exists(): return json.loads(f.read_text())
+def train_arm(name:str, data:Data, base_model, store:Store, cfg:E2EConfig) -> tuple[Path, dict]:
+    "Train arm `name` on `data` (once per content: the arm, its data, the overrides, frames and launcher); its folder and record."
     arm = ARMS[name]
-    files = {k: data.path(v) for k, v in arm.vars.items()}
-    if empty := [str(p) for p in files.values() if _lines(p) == 0]:   # e.g. a post-filter that removed every pair of a small run
-        rec = {"arm": name, "seed": data.seed, "recipe": arm.recipe, "paper": arm.paper,
-               "skipped": f"no rows in {', '.join(empty)}"}
-        f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(rec, indent=1))
-        return rec
-    ov = arm_overrides(arm, files, base_model, Path(out) / "train", data.seed, cfg)
-    if cfg.accelerate_config != "none": run = launch(arm.recipe, ov, cfg.accelerate_config)   # as a user launches it
-    else: run = train(load_recipe(arm.recipe, ov), progress=False)                   # in this process
-    rows, secs = sum(s["rows"] for s in run["stages"]), run["train_seconds"]
-    rec = {
-        "arm": name,
-        "seed": data.seed,
-        "recipe": arm.recipe,
-        "paper": arm.paper,
-        "data": {k: str(v) for k, v in files.items()},
-        "rows": rows,
-        "steps": sum(s["steps"] for s in run["stages"]),
-        "launcher": run.get("launcher"),
-        "num_processes": run.get("num_processes"),
-        "train_seconds": secs,
-        "seconds_per_100_rows": round(100 * secs / rows, 2) if rows else None,
-        "stages": [{k: s.get(k) for k in ("kind", "rows", "steps", "train_seconds", "train_loss")} for s in run["stages"]],
-        **score_model(run["final_model"], Path(out), cfg, suite),
-    }
-    f.write_text(json.dumps(rec, indent=1))
-    return rec
+    key = {"arm": asdict(arm), "data": data.folder.name, "overrides": list(cfg.overrides), "n_frames": cfg.n_frames,
+           "accelerate_config": cfg.accelerate_config}
 
-# %% ../nbs/60_experiments.ipynb #e7a4f7d0
-def _extra(cfg:E2EConfig, world, model, progress:bool) -> list:
-    "Vinoground's caption-matching tasks on the training videos, when the base model learns the suite's forms."
-    return matching_rows(world, Path(model) / "sft_videos", progress) if cfg.suite_forms else []
+    def make(p:Path):
+        files = {k: data.path(v) for k, v in arm.vars.items()}
+        rec = {"recipe": arm.recipe, "data": {k: str(v) for k, v in files.items()}}
+        if empty := [str(f) for f in files.values() if _lines(f) == 0]:   # e.g. a post-filter that kept no pair
+            rec["skipped"] = f"no rows in {', '.join(empty)}"
+        else:
+            ov = arm_overrides(arm, files, base_model, p / "train", data.seed, cfg)
+            if cfg.accelerate_config != "none": run = launch(arm.recipe, ov, cfg.accelerate_config)   # as a user does
+            else: run = train(load_recipe(arm.recipe, ov), progress=False)                   # in this process
+            rows, secs = sum(s["rows"] for s in run["stages"]), run["train_seconds"]
+            rec |= {"rows": rows, "steps": sum(s["steps"] for s in run["stages"]), "launcher": run.get("launcher"),
+                    "num_processes": run.get("num_processes"), "train_seconds": secs,
+                    "seconds_per_100_rows": round(100 * secs / rows, 2) if rows else None, "final_model": run["final_model"],
+                    "stages": [{k: s.get(k) for k in ("kind", "rows", "steps", "train_seconds", "train_loss")}
+                               for s in run["stages"]]}
+        (p / "train.json").write_text(json.dumps(rec, indent=1))
 
-# %% ../nbs/60_experiments.ipynb #58bd0266
-def _base(out:Path, cfg:E2EConfig, progress:bool) -> tuple[Path, Path]:
-    "The world and the base model under `out` (made once)."
-    world, model = out / "world", out / "base_model"
-    if not (world / "videos.jsonl").exists(): make_world(world, WorldConfig(n_videos=cfg.n_videos, seed=cfg.world_seed), progress=progress)
-    if not (model / "base_report.json").exists(): train_base_model(world, model, cfg.base(), _extra(cfg, world, model, progress), progress=progress)
-    if (got := json.loads((model / "base_report.json").read_text())["config"]) != asdict(cfg.base()):
-        raise ValueError(f"{model}: a base model trained with {got}, not {asdict(cfg.base())}")
-    return world, model
+    p = store.once("arm", key, make, "train.json")
+    return p, json.loads((p / "train.json").read_text())
 
-# %% ../nbs/60_experiments.ipynb #2de5b898
-SHARED = (  # what every row shares
-    "n_videos",
-    "world_seed",
-    "base_steps",
-    "n_frames",
-    "limit",
-    "overrides",
-    "batch_size",
-    "suite",
-    "suite_forms",
-)
-
-def _check_config(path:Path, cfg:E2EConfig):
-    "Write the run's config to `path`, or check it against the one there (only `arms` and `seeds` may change)."
-    new = json.loads(json.dumps(asdict(cfg)))
-    if path.exists():
-        old = json.loads(path.read_text())
-        if diff := [k for k in SHARED if old.get(k) != new[k]]:
-            raise ValueError(
-                f"{path}: this run folder was made with other settings: "
-                + ", ".join(f"{k} {old.get(k)!r} (now {new[k]!r})" for k in diff)
-            )
-    path.write_text(json.dumps(new, indent=1))
+# %% ../nbs/60_experiments.ipynb #f602ffa7
+def run_arm(name:str, data:Data, base_model, store:Store, cfg:E2EConfig, suite) -> dict:
+    "Arm `name` trained (`train_arm`) and scored on `suite`: its record."
+    folder, rec = train_arm(name, data, base_model, store, cfg)
+    rec = {"arm": name, "seed": data.seed, "paper": ARMS[name].paper, "folder": str(folder), **rec}
+    if "skipped" in rec: return rec
+    return rec | score_model(rec["final_model"], folder / f"scores-{Path(suite).name}", cfg, suite)
 
 # %% ../nbs/60_experiments.ipynb #25cead6e
-def run_e2e(out, cfg:E2EConfig|None=None, progress:bool=True, log:bool=False) -> dict:
+def run_e2e(out,                        # the run's folder: config, record, report
+            cfg:E2EConfig|None=None,
+            progress:bool=True,
+            log:bool=False,
+            store=None) -> dict:         # where the shared parts live (default: `out/store`)
     "World → base model → every arm × seed (data, recipe, suite, probe); returns (and writes to `out/results.json`) the record."
     cfg, out, t0 = cfg or E2EConfig(), Path(out), time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    _check_config(out / "config.json", cfg)
+    store = store if isinstance(store, Store) else Store(store or out / "store")
+    out.mkdir(parents=True, exist_ok=True); (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     say = (
         (lambda m: print(f"[e2e {time.perf_counter() - t0:7.0f} s] {m}", file=sys.stderr, flush=True))
         if log
         else (lambda m: None)
     )
-    say("world and base model"); world, base = _base(out, cfg, progress)
-    say("held-out suite"); suite = build_suite(out / "suite", cfg.suite, progress=progress)
-    before = score_model(base, out / "base_scores", cfg, suite)
+    say("world, base model and held-out suite"); world, base, suite = shared(cfg, store, progress)
+    before = score_model(base, base / f"scores-{suite.name}", cfg, suite)
     arms, data = [], {}
     bar = tqdm([(s, a) for s in cfg.seeds for a in cfg.arms], desc="arms", unit="arm", disable=not progress)
     for seed, name in bar:
         bar.set_description(f"seed {seed}: {name}"); say(f"seed {seed}: {name}")
-        d = data.get(seed) or data.setdefault(seed, Data(out / f"data-{seed}", world, base, seed, cfg))
-        arms.append(run_arm(name, d, base, out / "arms" / f"{name}-{seed}", cfg, suite))
+        d = data.get(seed) or data.setdefault(seed, data_for(cfg, store, world, base, seed))
+        arms.append(run_arm(name, d, base, store, cfg, suite))
     res = {
         "config": asdict(cfg),
+        "store": {"root": str(store.root), "world": world.name, "base_model": base.name, "suite": suite.name},
         "base_model": {
             k: v
             for k, v in json.loads((base / "base_report.json").read_text()).items()
@@ -489,18 +520,20 @@ TABLE1_PAPER = {"videos": 10_000, "clips per video": 3, "clip length (s)": 21, "
                 "shuffled videos": 2617, "reversed videos": 2394}   # TimeWarp Table 1, row "Ours"
 
 # %% ../nbs/60_experiments.ipynb #5d8e2d85
-def timewarp_table1(out,                     # folder for the world (if made) and the data
+def timewarp_table1(out,                     # folder for the data
                     n_videos:int=100,        # world size, when no `annotations` are given
                     seed:int=0,              # world and data seed
                     annotations=None,        # a VideoRecord JSONL of real videos instead of a world
-                    perturbations:str="either"):   # one order per video, as the paper's data
+                    perturbations:str="either",   # one order per video, as the paper's data
+                    store=None):             # where the world is made once (default: `out/store`)
     "TimeWarp Table 1 in miniature: the counts of TimeWarp-Explicit data made here, beside the paper's row."
     import pandas as pd
     out = Path(out)
     if annotations is None:
-        if not (out / "world" / "videos.jsonl").exists():
-            make_world(out / "world", WorldConfig(n_videos=n_videos, seed=seed), progress=False)
-        items = video_items(world=out / "world", split="train")
+        wc = WorldConfig(n_videos=n_videos, seed=seed)
+        world = Store(store or out / "store").once("world", asdict(wc), lambda p: make_world(p, wc, progress=False),
+                                                   "world.json")
+        items = video_items(world=world, split="train")
     else: items = video_items(annotations=annotations)
     s = timewarp_explicit(items, out / "data" / "timewarp.jsonl", cfg=TimeWarpConfig(seed=seed, perturbations=perturbations),
                           progress=False)
@@ -519,16 +552,18 @@ TABLE3_PAPER = {"Qwen2.5": (11.6, 7.8, 0.8), "InternVideo": (15.4, 13.2, 1.0), "
                 "Random": (25.0, 25.0, 12.5)}   # TimeWarp Table 3: text / video / group (%) on its Explicit data
 
 # %% ../nbs/60_experiments.ipynb #49d026c4
-def timewarp_table3(out,                           # run folder: world, base model, data, reports
+def timewarp_table3(out,                           # folder for the reports
                     cfg:E2EConfig|None=None,       # the world and base model (as in the end-to-end run)
                     sources:Sequence[str]=("explicit", "implicit", "hound", "temple", "tpo"),
-                    limit:int|None=200):           # pairs scored per source (the first ones)
+                    limit:int|None=200,            # pairs scored per source (the first ones)
+                    store=None):                   # where world, base model and data are shared (default: `out/store`)
     "TimeWarp Table 3 in miniature: the base model's text / video / group scores (%) on each source's pairs."
     import pandas as pd
     from timepref.difficulty import chance_scores, difficulty
     cfg, out = cfg or E2EConfig(), Path(out)
-    world, base = _base(out, cfg, progress=False)
-    d, rows = Data(out / f"data-{cfg.seeds[0]}", world, base, cfg.seeds[0], cfg), {}   # shared with `run_e2e` in `out`
+    store = store if isinstance(store, Store) else Store(store or out / "store")
+    world, base, _ = shared(cfg, store); out.mkdir(parents=True, exist_ok=True)
+    d, rows = data_for(cfg, store, world, base, cfg.seeds[0]), {}      # shared with `run_e2e` on the same store
     for name in sources:
         f = d.path(name)
         if _lines(f) == 0: rows[f"base model on {name} pairs"] = {"pairs": 0}; continue
@@ -539,3 +574,122 @@ def timewarp_table3(out,                           # run folder: world, base mod
     paper = {f"{m} on Explicit (paper)" if m != "Random" else "random (paper)": dict(zip(("text", "video", "group"), v))
              for m, v in TABLE3_PAPER.items()}
     return pd.DataFrame.from_dict(paper | rows, orient="index")
+
+# %% ../nbs/60_experiments.ipynb #1969064f
+TW_SCORES = {"vino_text": "Vinoground text", "vino_video": "Vinoground video", "vino_group": "Vinoground group",
+             "timewar": "TimeWar normal", "timewar_shuffled": "TimeWar shuffled"}   # Table 5's columns that exist here
+
+TABLE5_PAPER = {   # TimeWarp Table 5 (%): per base model and method, the columns of `TW_SCORES` in order
+    "LLaVA-Hound": {"SFT": (24, 26, 6.2, 49.74, 48.96), "DPO": (23.8, 26, 6.4, 49.92, 49.74),
+                    "Combined": (20.8, 25.6, 6, 57.1, 56.3), "TimeWarp-Implicit": (33.2, 21.2, 8, 60.98, 60.18),
+                    "TimeWarp-Explicit": (22.2, 31.6, 6.6, 55.36, 55.14)},
+    "Video-LLaMA3": {"SFT": (31.8, 29.2, 10.2, 53.9, 51.4), "DPO": (34.8, 30.2, 11.8, 55.02, 52.66),
+                     "Combined": (32, 32.8, 12, 55.88, 51.78), "TimeWarp-Implicit": (33.2, 35, 11.4, 54.74, 51.4),
+                     "TimeWarp-Explicit": (33.4, 27.4, 7.8, 56.44, 52.86)}}
+TABLE5_ARMS = {"SFT": "sft", "DPO": "hound", "Combined": "combined", "TimeWarp-Implicit": "timewarp-implicit",
+               "TimeWarp-Explicit": "timewarp-explicit"}   # the paper's method -> our arm
+
+# %% ../nbs/60_experiments.ipynb #d9bb7579
+def _trained(res:dict) -> set[str]: return {"base model"} | {a["arm"] for a in res["arms"] if "skipped" not in a}
+
+def paper_beside_ours(res:dict, methods:dict[str, str], paper:dict[str, dict[str, tuple]], scores:dict[str, str]):
+    """A DataFrame in percent, one column per score: the paper's rows (`model (paper): method`), then chance, our base
+    model and each method's arm (seed mean; empty where the arm did not train)."""
+    import pandas as pd
+    rows = {f"{model} (paper): {m}": dict(zip(scores.values(), v)) for model, by in paper.items() for m, v in by.items()}
+    rows["chance (here)"] = {scores[s]: 100 * res["before"]["chance"][s] for s in scores}
+    for m, arm in {"base model": "base model", **methods}.items():
+        rows[f"here: {m}"] = ({scores[s]: 100 * float(np.mean([v for v, _ in row_units(res, arm, s).values()]))
+                               for s in scores} if arm in _trained(res) else {})
+    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(scores.values()))
+
+# %% ../nbs/60_experiments.ipynb #a3c88e2c
+def paired_against(res:dict, methods:dict[str, str], baselines:Sequence[str], scores:dict[str, str],
+                   paper:dict[str, dict[str, tuple]]|None=None, n_boot:int=2000):
+    """Each method minus each of `baselines`, per score, on the same items (`timepref.stats.paired`, bootstrap over
+    videos): ours in points with its 95 % CI, p and the smallest difference the test resolves (MDD), beside the
+    paper's difference for each of its base models. `resolved`: p < 0.05."""
+    import pandas as pd
+    out, have = [], _trained(res)
+    for b in baselines:
+        for m, arm in methods.items():
+            if m == b or arm not in have or methods.get(b, b) not in have: continue
+            for k, (s, label) in enumerate(scores.items()):
+                r = paired(row_units(res, arm, s), row_units(res, methods.get(b, b), s), n_boot=n_boot)
+                row = {"comparison": f"{m} − {b}", "score": label, "Δ here": 100 * r["diff"],
+                       "95 % CI": f"[{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}]", "p": r["p"], "MDD": 100 * r["mdd"]}
+                for model, by in (paper or {}).items():
+                    if m in by and b in by: row[f"Δ {model} (paper)"] = round(by[m][k] - by[b][k], 2)
+                out.append(row | {"resolved": r["p"] < 0.05})
+    return pd.DataFrame(out)
+
+# %% ../nbs/60_experiments.ipynb #37caf163
+def timewarp_table5(out,                          # folder for the run's record and report
+                    cfg:E2EConfig|None=None,      # world, base model, suite, seeds (its `arms` are set here)
+                    store=None,                   # shared parts (default: `out/store`)
+                    progress:bool=False) -> dict:
+    "TimeWarp Table 5 in miniature: `table` (the paper's rows and ours), `paired` (each method vs SFT and DPO), `results`."
+    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(TABLE5_ARMS.values())), progress=progress, store=store)
+    return {"table": paper_beside_ours(res, TABLE5_ARMS, TABLE5_PAPER, TW_SCORES),
+            "paired": paired_against(res, TABLE5_ARMS, ("SFT", "DPO"), TW_SCORES, TABLE5_PAPER), "results": res}
+
+# %% ../nbs/60_experiments.ipynb #816c4d9c
+VINO_SCORES = {"vino_text": "Vinoground text", "vino_video": "Vinoground video"}
+TABLE6_PAPER = {"LLaVA-Hound": {"SFT": (24.1, 26.5), "DPO": (23.7, 26.02), "KTO": (24.05, 26.55)}}   # Vinoground (%)
+TABLE6_TEMPCOMPASS = {"TempCompass multi-choice": {"SFT": 56.52, "DPO": 61.28, "KTO": 53.48},
+                      "TempCompass caption matching": {"SFT": 60.1, "DPO": 60.95, "KTO": 55.88}}   # not on the world
+TABLE6_ARMS = {"SFT": "sft", "DPO": "timewarp-explicit", "KTO": "timewarp-kto"}
+
+# %% ../nbs/60_experiments.ipynb #1ba5d600
+def _last_loss(res:dict, arm:str) -> float:
+    "The last stage's training loss of `arm`, averaged over its seeds."
+    v = [a["stages"][-1]["train_loss"] for a in res["arms"] if a["arm"] == arm and "skipped" not in a]
+    return float(np.mean(v)) if v and None not in v else math.nan
+
+def timewarp_table6(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> dict:
+    "TimeWarp Table 6 in miniature: SFT, DPO and KTO on the same explicit data; `table`, `paired` (KTO vs DPO and SFT), `results`."
+    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(TABLE6_ARMS.values())), progress=progress, store=store)
+    tab = paper_beside_ours(res, TABLE6_ARMS, TABLE6_PAPER, VINO_SCORES)
+    for col, by in TABLE6_TEMPCOMPASS.items(): tab[col] = [by.get(i.split(": ")[-1]) if "(paper)" in i else math.nan for i in tab.index]
+    tab["last training loss"] = [_last_loss(res, TABLE6_ARMS[i[6:]]) if i[6:] in TABLE6_ARMS else math.nan for i in tab.index]
+    return {"table": tab, "paired": paired_against(res, TABLE6_ARMS, ("DPO", "SFT"), VINO_SCORES, TABLE6_PAPER),
+            "results": res}
+
+# %% ../nbs/60_experiments.ipynb #a0c365ef
+PROBE_SCORES = {s: SCORES[s] for s in SCORES if s.startswith("probe_") and s != "probe_yes"}
+FIG5_PAPER = ("LLaVA-Hound: 2-3 points up in every category and subcategory after TimeWarp-Explicit; Video-LLaMA3: "
+              "slightly down in most, up in very far; very far before improves, very far after does not")
+
+# %% ../nbs/60_experiments.ipynb #cced3edf
+def timewarp_fig5(out, cfg:E2EConfig|None=None, store=None, arm:str="timewarp-explicit", progress:bool=False) -> dict:
+    """TimeWarp Figs. 5-6 in miniature: per probe category (5 of 8) and subcategory (3 of 4), the share of videos
+    passing before (the base model) and after (`arm`, seed mean), the paired difference, its CI, p and MDD."""
+    import pandas as pd
+    res = run_e2e(out, replace(cfg or E2EConfig(), arms=(arm,)), progress=progress, store=store)
+    rows = []
+    for s, label in PROBE_SCORES.items():
+        b = row_units(res, "base model", s)
+        a = row_units(res, arm, s) if arm in _trained(res) else {}
+        r = paired(a, b) if a else {}
+        rows.append({"level": "subcategory" if s.endswith(("_before", "_after")) else "category",
+                     "name": label.removeprefix("probe ").rsplit(" (", 1)[0], "videos": len(b),
+                     "chance": 100 * res["before"]["chance"][s], "before": 100 * float(np.mean([v for v, _ in b.values()])),
+                     "after": 100 * float(np.mean([v for v, _ in a.values()])) if a else math.nan,
+                     "Δ": 100 * r["diff"] if r else math.nan, "p": r.get("p", math.nan),
+                     "MDD": 100 * r["mdd"] if r else math.nan})
+    return {"table": pd.DataFrame(rows).set_index(["level", "name"]), "results": res}
+
+# %% ../nbs/60_experiments.ipynb #c99a8ea5
+def plot_probe_change(table, path=None):
+    "Figs. 5-6: share of videos passing each category (5 of 8) and subcategory (3 of 4), before and after, with chance."
+    import matplotlib.pyplot as plt, seaborn as sns
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 2]})
+    for ax, (level, t) in zip(axes, table.groupby(level="level", sort=False)):
+        d = t.reset_index().melt(id_vars="name", value_vars=["before", "after"], var_name="model", value_name="%")
+        sns.barplot(d, x="name", y="%", hue="model", ax=ax)
+        ax.scatter(range(len(t)), t["chance"], marker="_", s=500, color="crimson", label="chance", zorder=3)
+        ax.set(title=f"{level}: {'5 of 8' if level == 'category' else '3 of 4'} right", xlabel="", ylim=(0, 100))
+        ax.tick_params(axis="x", labelsize=8); ax.legend(fontsize=8)
+    fig.tight_layout()
+    if path: fig.savefig(path, dpi=110)
+    return fig

@@ -80,14 +80,15 @@ def probe_scores(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int=3, cat_
             "criteria": {"subcategory": f"{sub_k}/4", "category": f"{cat_k}/8"}}
 
 # %% ../nbs/53_probe.ipynb #27052316
-def probe_units(items:Sequence[MCQItem], rows:Sequence[dict], cat_k:int=5) -> dict[str, dict]:
+def probe_units(items:Sequence[MCQItem], rows:Sequence[dict], sub_k:int=3, cat_k:int=5) -> dict[str, dict]:
     """Per score, `{unit: (value, video)}` for paired statistics (`timepref.stats`): `probe` (a statement right),
-    `probe_yes` (answered yes) and `probe_<category>` (a video's category with `cat_k` of 8 right)."""
-    video = {it.id: it.group for it in items}
+    `probe_yes` (answered yes), `probe_<category>` (a video's category with `cat_k` of 8 right) and
+    `probe_<category>_<side>` (a video's subcategory with `sub_k` of 4 right)."""
+    video, (subs, cats) = {it.id: it.group for it in items}, _criteria(items, rows, sub_k, cat_k)
     out = {"probe": {r["id"]: (float(r["correct"]), video[r["id"]]) for r in rows},
            "probe_yes": {r["id"]: (float(r["pred"] == 0), video[r["id"]]) for r in rows}}
-    for (v, cat), met in _criteria(items, rows, 3, cat_k)[1].items():
-        out.setdefault(f"probe_{cat.replace(' ', '_')}", {})[f"{v}/{cat}"] = (float(met), v)
+    for (v, name), met in [*cats.items(), *subs.items()]:
+        out.setdefault("probe_" + name.replace(" ", "_").replace("/", "_"), {})[f"{v}/{name}"] = (float(met), v)
     return out
 
 # %% ../nbs/53_probe.ipynb #785a34d9

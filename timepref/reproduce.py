@@ -4,7 +4,8 @@
 
 # %% ../nbs/70_reproduce.ipynb #73f18307
 from __future__ import annotations
-import fnmatch, json, time
+import fnmatch, json, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 import yaml
@@ -14,7 +15,7 @@ from traitlets.config import Config
 from .records import digest, file_sha256
 
 # %% auto #0
-__all__ = ['PROFILES', 'IPC', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index', 'reproduce',
+__all__ = ['PROFILES', 'GALLERY_CSS', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index', 'reproduce',
            'save_result']
 
 # %% ../nbs/70_reproduce.ipynb #523ba901
@@ -63,10 +64,13 @@ def _html(nb_path:Path) -> str|None:
     return nb_path.with_suffix(".html").name
 
 # %% ../nbs/70_reproduce.ipynb #f7a54233
-IPC = Config({"KernelManager": {"transport": "ipc"}})   # the kernel talks over local sockets, not TCP
+def _ipc(folder:str) -> Config:
+    "The kernel talks over local sockets in `folder` (not TCP): kernels started at once never share a socket."
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
 
-def run_experiment(exp:Experiment, out, grid_dir) -> dict:
-    "Execute `exp` with papermill into `out/exp.name` (unless done with the same key); returns its record."
+def run_experiment(exp:Experiment, out, grid_dir, store=None) -> dict:
+    """Execute `exp` with papermill into `out/exp.name` (unless done with the same key); returns its record. The
+    notebook gets `out` (its folder) and `store` (the folder of parts experiments share; default `out/store`)."""
     import papermill as pm
     folder, key = (Path(out) / exp.name).resolve(), experiment_key(exp, grid_dir)
     rec_path = folder / "record.json"
@@ -74,8 +78,11 @@ def run_experiment(exp:Experiment, out, grid_dir) -> dict:
         return old | {"resumed": True}
     folder.mkdir(parents=True, exist_ok=True)
     nb_out, t0, error = folder / Path(exp.notebook).name, time.perf_counter(), None
-    try: pm.execute_notebook(str(Path(grid_dir) / exp.notebook), str(nb_out), parameters=exp.parameters | {"out": str(folder)},
-                             progress_bar=False, cwd=str(folder), config=IPC)   # IPC: no kernel warning about TCP
+    params = exp.parameters | {"out": str(folder), "store": str(Path(store or Path(out) / "store").resolve())}
+    try:
+        with tempfile.TemporaryDirectory(prefix="timepref-") as sock:     # short: a socket path has ~100 characters
+            pm.execute_notebook(str(Path(grid_dir) / exp.notebook), str(nb_out), parameters=params,
+                                progress_bar=False, cwd=str(folder), config=_ipc(sock))
     except Exception as e:                                    # recorded; the other experiments go on
         error = f"{getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', str(e))}".strip().splitlines()[0][:300]
     head = folder / "headline.json"
@@ -86,11 +93,19 @@ def run_experiment(exp:Experiment, out, grid_dir) -> dict:
     rec_path.write_text(json.dumps(rec, indent=1))
     return rec
 
+# %% ../nbs/70_reproduce.ipynb #c55f32ed
+GALLERY_CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+               "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}img{max-width:100%}")
+
 # %% ../nbs/70_reproduce.ipynb #f5e90421
-def write_index(out, records:list[dict]) -> Path:
-    "`out/index.json` and `out/index.md`: every experiment's status, time, headline, table and figures."
+def write_index(out, records:list[dict], run:dict|None=None) -> Path:
+    """`out/index.json` and `out/index.md`: every experiment's status, time, headline, table and figures (`run`: the
+    profile, jobs and wall time of this call); `out/index.html`, the same as a page linking every executed notebook."""
     out = Path(out); (out / "index.json").write_text(json.dumps(records, indent=1))
-    lines = ["# Reproduction", "", "| experiment | status | seconds | headline |", "|---|---|---|---|"]
+    lines = ["# Reproduction", ""]
+    if run: lines += [f"Profile `{run['profile']}`, {run['jobs']} at a time: {run['seconds']:,.0f} s of wall time in this "
+                      f"call ({sum(bool(r.get('resumed')) for r in records)} of {len(records)} experiments were done already).", ""]
+    lines += ["| experiment | status | seconds | headline |", "|---|---|---|---|"]
     lines += [f"| [{r['name']}](#{r['name']}) | {r['status']} | {r['seconds']} | "
               f"{', '.join(f'{k} {v}' for k, v in r['headline'].items()) or (r['error'] or '')} |" for r in records]
     for r in records:
@@ -100,18 +115,27 @@ def write_index(out, records:list[dict]) -> Path:
         if r["status"] != "ok": lines += ["", f"**failed**: {r['error']}"]; continue
         if (folder / "table.md").exists(): lines += ["", (folder / "table.md").read_text().strip()]
         lines += [f"\n![{p.stem}]({rel(p)})" for p in sorted(folder.glob("*.png"))]
-    (out / "index.md").write_text("\n".join(lines) + "\n")
+    md = "\n".join(lines) + "\n"
+    (out / "index.md").write_text(md)
+    import mistune                                                    # nbconvert's Markdown renderer
+    (out / "index.html").write_text(f"<!doctype html><meta charset='utf-8'><title>Reproduction</title><style>{GALLERY_CSS}"
+                                    f"</style>{mistune.html(md)}")
     return out / "index.md"
 
 # %% ../nbs/70_reproduce.ipynb #1c3c26d4
-def reproduce(profile:str, out, grid="experiments/grid.yaml", only:str|None=None, progress:bool=True) -> list[dict]:
-    "Run the experiments of `profile` in `grid` (names matching the glob `only`) into `out`; write the index."
+def reproduce(profile:str, out, grid="experiments/grid.yaml", only:str|None=None, progress:bool=True,
+              jobs:int=1) -> list[dict]:
+    """Run the experiments of `profile` in `grid` (names matching the glob `only`) into `out`, `jobs` at a time
+    (they share `out/store`, where each part is made once); write the index and the gallery."""
     exps = [e for e in load_grid(grid, profile) if only is None or fnmatch.fnmatch(e.name, only)]
     if not exps: raise ValueError(f"{grid}: no experiment of profile {profile!r} matches {only!r}")
-    Path(out).mkdir(parents=True, exist_ok=True); recs = []
-    for e in (bar := tqdm(exps, desc=profile, unit="experiment", disable=not progress)):
-        bar.set_description(f"{profile}: {e.name}"); recs.append(run_experiment(e, out, Path(grid).parent))
-    write_index(out, recs)
+    Path(out).mkdir(parents=True, exist_ok=True); t0 = time.perf_counter()
+    with ThreadPoolExecutor(max(1, jobs)) as ex, tqdm(total=len(exps), desc=profile, unit="experiment", disable=not progress) as bar:
+        def one(e):
+            r = run_experiment(e, out, Path(grid).parent); bar.update(); bar.set_postfix_str(f"{e.name}: {r['status']}")
+            return r
+        recs = list(ex.map(one, exps))                       # in the grid's order, whatever finished first
+    write_index(out, recs, {"profile": profile, "jobs": jobs, "seconds": round(time.perf_counter() - t0, 1)})
     return recs
 
 # %% ../nbs/70_reproduce.ipynb #efdc6332

@@ -156,10 +156,12 @@ def suite_units(items:dict[str, list[MCQItem]], rows:dict[str, list[dict]]) -> d
 def suite_chance(items:dict[str, list[MCQItem]]) -> dict[str, float]:
     "Each suite score of a scorer whose option scores are independent random draws (`timepref.stats.chance_at_least`)."
     tw = float(np.mean([1 / len(it.options) for it in items["timewar"]]))
-    pair, group, cat = chance_at_least(2, 2, .5), chance_at_least(4, 4, .5), chance_at_least(5, 8, .5)
+    pair, group = chance_at_least(2, 2, .5), chance_at_least(4, 4, .5)
+    cat, sub = chance_at_least(5, 8, .5), chance_at_least(3, 4, .5)      # the probe's criteria: 5 of 8, 3 of 4
     return {"timewar": tw, "timewar_shuffled": tw, "timewar_drop": 0.0, "vino_text": pair, "vino_video": pair,
             "vino_group": group, "probe": 0.5, "probe_yes": 0.5,
-            **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES}}
+            **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES},
+            **{f"probe_{c.replace(' ', '_')}_{s}": sub for c in CATEGORIES for s in ("before", "after")}}
 
 # %% ../nbs/54_suite.ipynb #bf5428e1
 def score_suite(model_dir, suite, n_frames:int=N_FRAMES, batch_size:int=16, scorer:str="loglik", progress:bool=False, out=None) -> dict:
