@@ -59,7 +59,7 @@ reproduce: install
 	$(BIN)/timepref reproduce --profile cpu --out runs/cpu
 
 reproduce-quick: install
-	$(BIN)/timepref reproduce --profile quick --out runs/quick --jobs 2
+	$(BIN)/timepref reproduce --profile quick --out runs/quick
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache _proc _docs

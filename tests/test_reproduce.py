@@ -18,6 +18,8 @@ def test_quick_table1_runs_and_is_indexed_then_skipped(tmp_path):
     table = (tmp_path / "timewarp-table1" / "table.md").read_text()
     assert "| TimeWarp (paper) | 10,000 | 3 | 21 | 30,000 | 2,617 | 2,394 |" in table and table in (tmp_path / "index.md").read_text()
     assert (tmp_path / "timewarp-table1" / rec["paths"]["html"]).stat().st_size > 10_000
+    gallery = (tmp_path / "index.html").read_text()                  # the page a person opens: the table, the notebook
+    assert "<table>" in gallery and f'href="timewarp-table1/{rec["paths"]["html"]}"' in gallery
     again = reproduce("--profile", "quick", "--only", "timewarp-table1", "--out", tmp_path)   # same key: not executed again
     assert again.returncode == 0 and json.loads(again.stdout)["experiments"]["timewarp-table1"]["seconds"] == rec["seconds"]
 

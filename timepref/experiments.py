@@ -15,9 +15,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 from .base import BaseConfig, train_base_model
-from .suite import SuiteConfig, build_suite, score_suite, matching_rows
+from .suite import SuiteConfig, build_suite, score_suite, matching_rows, suite_items
 from .probe import CATEGORIES
-from .records import digest
+from .benchmarks import load_benchmark
+from .questions import EMBEDDER, plot_question_map, question_map
+from .records import digest, file_sha256
 from .stats import Z95, cluster_se, paired
 from .pipeline import video_items
 from .records import PrefPair, VideoRecord, read_jsonl
@@ -34,13 +36,14 @@ from .methods.combine import combine
 from .collate import N_FRAMES, read_trl_jsonl
 
 # %% auto #0
-__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE3_PAPER', 'TW_SCORES',
-           'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS', 'TABLE6_ARMS',
-           'PROBE_SCORES', 'FIG5_PAPER', 'Arm', 'E2EConfig', 'file_lock', 'Store', 'shared', 'data_for', 'Data',
-           'score_model', 'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units',
-           'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report', 'timewarp_table1',
-           'timewarp_table3', 'paper_beside_ours', 'paired_against', 'timewarp_table5', 'timewarp_table6',
-           'timewarp_fig5', 'plot_probe_change']
+__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE2_PAPER', 'TABLE3_PAPER',
+           'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS',
+           'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm', 'E2EConfig', 'file_lock', 'Store',
+           'suite_in', 'shared', 'data_for', 'Data', 'score_model', 'arm_overrides', 'train_arm', 'run_arm', 'run_e2e',
+           'e2e_table', 'Claim', 'row_units', 'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md',
+           'write_report', 'timewarp_data', 'timewarp_table1', 'timewarp_table2', 'timewarp_table3',
+           'paper_beside_ours', 'paired_against', 'timewarp_table5', 'timewarp_table6', 'timewarp_fig5',
+           'plot_probe_change', 'timewarp_fig4']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -131,6 +134,11 @@ def _extra(cfg:E2EConfig, world, model, progress:bool) -> list:
     "Vinoground's caption-matching tasks on the training videos, when the base model learns the suite's forms."
     return matching_rows(world, Path(model) / "sft_videos", progress) if cfg.suite_forms else []
 
+# %% ../nbs/60_experiments.ipynb #6380fbe3
+def suite_in(cfg:E2EConfig, store:Store, progress:bool=False) -> Path:
+    "The held-out suite of `cfg` in `store`, built once."
+    return store.once("suite", asdict(cfg.suite), lambda p: build_suite(p, cfg.suite, progress=progress), "suite.json")
+
 # %% ../nbs/60_experiments.ipynb #adc15c29
 def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path, Path, Path]:
     "The world, base model and held-out suite of `cfg` in `store`, each made once for its content."
@@ -139,8 +147,7 @@ def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path, Path,
     base = store.once("base", {"world": world.name, "config": asdict(cfg.base()), "suite_forms": cfg.suite_forms},
                       lambda p: train_base_model(world, p, cfg.base(), _extra(cfg, world, p, progress), progress=progress),
                       "base_report.json")
-    suite = store.once("suite", asdict(cfg.suite), lambda p: build_suite(p, cfg.suite, progress=progress), "suite.json")
-    return world, base, suite
+    return world, base, suite_in(cfg, store, progress)
 
 # %% ../nbs/60_experiments.ipynb #dc7c9a82
 def data_for(cfg:E2EConfig, store:Store, world, base, seed:int) -> Data:
@@ -520,31 +527,53 @@ TABLE1_PAPER = {"videos": 10_000, "clips per video": 3, "clip length (s)": 21, "
                 "shuffled videos": 2617, "reversed videos": 2394}   # TimeWarp Table 1, row "Ours"
 
 # %% ../nbs/60_experiments.ipynb #5d8e2d85
-def timewarp_table1(out,                     # folder for the data
-                    n_videos:int=100,        # world size, when no `annotations` are given
-                    seed:int=0,              # world and data seed
-                    annotations=None,        # a VideoRecord JSONL of real videos instead of a world
-                    perturbations:str="either",   # one order per video, as the paper's data
-                    store=None):             # where the world is made once (default: `out/store`)
-    "TimeWarp Table 1 in miniature: the counts of TimeWarp-Explicit data made here, beside the paper's row."
-    import pandas as pd
-    out = Path(out)
+def timewarp_data(n_videos:int=100,            # world size, when no `annotations` are given
+                  seed:int=0,                  # world and data seed
+                  annotations=None,            # a VideoRecord JSONL of real videos instead of a world
+                  perturbations:str="either",  # one order per video, as the paper's data
+                  store=None) -> tuple[list, Path, dict]:
+    "TimeWarp-Explicit data made once in `store` from a world or real annotations: the items, the pairs file, its summary."
+    store = store if isinstance(store, Store) else Store(store)
     if annotations is None:
         wc = WorldConfig(n_videos=n_videos, seed=seed)
-        world = Store(store or out / "store").once("world", asdict(wc), lambda p: make_world(p, wc, progress=False),
-                                                   "world.json")
-        items = video_items(world=world, split="train")
-    else: items = video_items(annotations=annotations)
-    s = timewarp_explicit(items, out / "data" / "timewarp.jsonl", cfg=TimeWarpConfig(seed=seed, perturbations=perturbations),
-                          progress=False)
-    recs = [r for _, r in items if isinstance(r, VideoRecord)]
-    order = {p.meta["source"]: p.perturbation for p in read_trl_jsonl(out / "data" / "timewarp.jsonl", PrefPair)}
+        world = store.once("world", asdict(wc), lambda p: make_world(p, wc, progress=False), "world.json")
+        items, source = video_items(world=world, split="train"), world.name
+    else: items, source = video_items(annotations=annotations), file_sha256(annotations)
+    cfg = TimeWarpConfig(seed=seed, perturbations=perturbations)
+    folder = store.once("explicit", {"source": source, "config": asdict(cfg)},
+                        lambda p: timewarp_explicit(items, p / "timewarp.jsonl", cfg=cfg, progress=False), "timewarp.summary.json")
+    return items, folder / "timewarp.jsonl", json.loads((folder / "timewarp.summary.json").read_text())
+
+# %% ../nbs/60_experiments.ipynb #bc764552
+def _orders(pairs) -> dict[str, str]: return {p.meta["source"]: p.perturbation for p in read_trl_jsonl(pairs, PrefPair)}
+
+def timewarp_table1(out, n_videos:int=100, seed:int=0, annotations=None, perturbations:str="either", store=None):
+    "TimeWarp Table 1 in miniature: the counts of the data `timewarp_data` makes, beside the paper's row (`store`: default `out/store`)."
+    import pandas as pd
+    items, pairs, s = timewarp_data(n_videos, seed, annotations, perturbations, store or Path(out) / "store")
+    order = _orders(pairs)
     used, recut = set(order), Counter(order.values())                 # the order each video's negatives came from
-    scenes = [sc for r in recs if r.id in used for sc in r.scenes]
+    scenes = [sc for _, r in items if isinstance(r, VideoRecord) and r.id in used for sc in r.scenes]
     ours = {"videos": len(used), "clips per video": round(len(scenes) / max(1, len(used)), 2),
             "clip length (s)": round(float(np.mean([sc.end - sc.start for sc in scenes])), 2) if scenes else float("nan"),
             "QA pairs": s["records"]["sft"], "shuffled videos": recut["shuffle"], "reversed videos": recut["reverse"]}
     return pd.DataFrame([TABLE1_PAPER, ours], index=["TimeWarp (paper)", "here"])
+
+# %% ../nbs/60_experiments.ipynb #7bcb305f
+TABLE2_PAPER = {"ShareGPTVideo": ("✗", "✗", "✗"), "CinePile": ("✗", "✗", "✗"), "Perception Test": ("✗", "✗", "✗"),
+                "TimeWarp (paper)": (2617, 2394, "✓")}   # TimeWarp Table 2: shuffled, reversed, pure temporal
+
+def timewarp_table2(out, n_videos:int=100, seed:int=0, annotations=None, perturbations:str="either", store=None):
+    "TimeWarp Table 2 in miniature: videos with shuffled and reversed negatives, and the share of temporal questions."
+    import pandas as pd
+    _, pairs, _ = timewarp_data(n_videos, seed, annotations, perturbations, store or Path(out) / "store")
+    recut = Counter(_orders(pairs).values())
+    kinds = Counter(r["meta"]["kind"] for r in read_jsonl(timewarp_outputs(pairs)["sft"]))
+    temporal = sum(v for k, v in kinds.items() if k != "other")
+    rows = {k: dict(zip(("shuffled", "reversed", "pure temporal"), v)) for k, v in TABLE2_PAPER.items()}
+    rows["here"] = {"shuffled": recut["shuffle"], "reversed": recut["reverse"],
+                    "pure temporal": f"{temporal} of {sum(kinds.values())} questions ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})"}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 # %% ../nbs/60_experiments.ipynb #13854f09
 TABLE3_PAPER = {"Qwen2.5": (11.6, 7.8, 0.8), "InternVideo": (15.4, 13.2, 1.0), "LLaVA-OneVision": (17.59, 11.2, 3.2),
@@ -611,9 +640,9 @@ def paired_against(res:dict, methods:dict[str, str], baselines:Sequence[str], sc
     paper's difference for each of its base models. `resolved`: p < 0.05."""
     import pandas as pd
     out, have = [], _trained(res)
-    for b in baselines:
+    for i, b in enumerate(baselines):
         for m, arm in methods.items():
-            if m == b or arm not in have or methods.get(b, b) not in have: continue
+            if m in baselines[:i + 1] or arm not in have or methods.get(b, b) not in have: continue   # each pair once
             for k, (s, label) in enumerate(scores.items()):
                 r = paired(row_units(res, arm, s), row_units(res, methods.get(b, b), s), n_boot=n_boot)
                 row = {"comparison": f"{m} − {b}", "score": label, "Δ here": 100 * r["diff"],
@@ -689,7 +718,27 @@ def plot_probe_change(table, path=None):
         sns.barplot(d, x="name", y="%", hue="model", ax=ax)
         ax.scatter(range(len(t)), t["chance"], marker="_", s=500, color="crimson", label="chance", zorder=3)
         ax.set(title=f"{level}: {'5 of 8' if level == 'category' else '3 of 4'} right", xlabel="", ylim=(0, 100))
-        ax.tick_params(axis="x", labelsize=8); ax.legend(fontsize=8)
+        ax.tick_params(axis="x", labelsize=8, rotation=20); ax.legend(fontsize=8)
     fig.tight_layout()
     if path: fig.savefig(path, dpi=110)
     return fig
+
+# %% ../nbs/60_experiments.ipynb #57577b15
+FIG4_PAPER = ("TimeWar's questions fill a region of the embedding that CinePile, MSR-VTT, NExT-QA, Perception Test, "
+              "TempCompass, TVBench and Vinoground leave empty (t-SNE, figure only)")
+
+def timewarp_fig4(out, cfg:E2EConfig|None=None, store=None, embedder:str=EMBEDDER, per_set:int|None=500,
+                  benchmarks:dict|None=None,    # more sets: name -> {"bench": a loader's name, "data": file, "videos": folder}
+                  seed:int=0) -> dict:
+    "TimeWarp Fig. 4 in miniature: `table` (per set: items, distinct and embedded questions, neighbour share), `points`."
+    import pandas as pd
+    cfg, out = cfg or E2EConfig(), Path(out)
+    items = suite_items(suite_in(cfg, store if isinstance(store, Store) else Store(store or out / "store")))
+    sets = {"TimeWar (world)": items["timewar"], "Vinoground-style (world)": items["vinoground"],
+            "probe (world)": items["probe"]}
+    for name, b in (benchmarks or {}).items(): sets[name] = load_benchmark(b["bench"], b["data"], b.get("videos"))
+    qm = question_map(sets, embedder, per_set, seed=seed)
+    table = pd.DataFrame.from_dict(qm["counts"], orient="index")
+    table["share of the map"] = table["embedded"] / table["embedded"].sum()
+    table["neighbour share"] = pd.Series(qm["share"])
+    return {"table": table, "points": qm["points"]}

@@ -4,7 +4,8 @@
 
 # %% ../nbs/70_reproduce.ipynb #73f18307
 from __future__ import annotations
-import fnmatch, json, tempfile, time
+import fnmatch, json, os, tempfile, time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,8 +16,8 @@ from traitlets.config import Config
 from .records import digest, file_sha256
 
 # %% auto #0
-__all__ = ['PROFILES', 'GALLERY_CSS', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index', 'reproduce',
-           'save_result']
+__all__ = ['PROFILES', 'GALLERY_CSS', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index',
+           'threads_per_job', 'reproduce', 'save_result']
 
 # %% ../nbs/70_reproduce.ipynb #523ba901
 PROFILES = ("quick", "cpu", "gpu")
@@ -122,6 +123,16 @@ def write_index(out, records:list[dict], run:dict|None=None) -> Path:
                                     f"</style>{mistune.html(md)}")
     return out / "index.md"
 
+# %% ../nbs/70_reproduce.ipynb #30bedd40
+@contextmanager
+def threads_per_job(jobs:int):
+    "With `jobs` experiments at once, each gets `cpus // jobs` threads (`OMP_NUM_THREADS`, unless set): no oversubscription."
+    old = os.environ.get("OMP_NUM_THREADS")
+    if jobs > 1 and old is None: os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+    try: yield os.environ.get("OMP_NUM_THREADS")
+    finally:
+        if old is None: os.environ.pop("OMP_NUM_THREADS", None)
+
 # %% ../nbs/70_reproduce.ipynb #1c3c26d4
 def reproduce(profile:str, out, grid="experiments/grid.yaml", only:str|None=None, progress:bool=True,
               jobs:int=1) -> list[dict]:
@@ -130,7 +141,8 @@ def reproduce(profile:str, out, grid="experiments/grid.yaml", only:str|None=None
     exps = [e for e in load_grid(grid, profile) if only is None or fnmatch.fnmatch(e.name, only)]
     if not exps: raise ValueError(f"{grid}: no experiment of profile {profile!r} matches {only!r}")
     Path(out).mkdir(parents=True, exist_ok=True); t0 = time.perf_counter()
-    with ThreadPoolExecutor(max(1, jobs)) as ex, tqdm(total=len(exps), desc=profile, unit="experiment", disable=not progress) as bar:
+    with threads_per_job(jobs), ThreadPoolExecutor(max(1, jobs)) as ex, \
+         tqdm(total=len(exps), desc=profile, unit="experiment", disable=not progress) as bar:
         def one(e):
             r = run_experiment(e, out, Path(grid).parent); bar.update(); bar.set_postfix_str(f"{e.name}: {r['status']}")
             return r
