@@ -44,3 +44,9 @@ def test_e2e_command_then_papermill_notebook(tmp_path):
 def test_e2e_unknown_arm(tmp_path):
     r = run_cli("e2e", "--out", tmp_path / "x", "--arms", "ppo", check=False)
     assert r.returncode == 2 and "invalid choice: 'ppo'" in r.stderr
+
+
+def test_e2e_benchmark_files_are_checked_before_anything_runs(tmp_path):
+    r = run_cli("e2e", "--out", tmp_path / "x", "--bench-vinoground", tmp_path / "none", "--bench-probe-videos", 3, check=False)
+    assert r.returncode != 0 and r.stderr.strip().endswith(f"vinoground: no such file or folder: {tmp_path / 'none'}")
+    assert r.stderr.count("\n") == 1 and not (tmp_path / "x").exists()

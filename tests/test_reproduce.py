@@ -33,3 +33,31 @@ def test_a_failed_experiment_is_recorded_and_fails_the_run(tmp_path):
     recs = {x["name"]: x for x in json.loads((tmp_path / "runs" / "index.json").read_text())}
     assert recs["bad"]["status"] == "failed" and recs["good"]["status"] == "ok"        # the others went on
     assert "**failed**" in (tmp_path / "runs" / "index.md").read_text()
+
+
+def test_every_profile_names_real_notebooks_parameters_and_settings():
+    "What no CI can run (the gpu profile) is still checked: notebooks, parameter names, config fields, recipe overrides."
+    import dataclasses, papermill, yaml
+    from timepref.benchmarks import LOADERS
+    from timepref.experiments import ARMS, E2EConfig
+    from timepref.reproduce import load_grid
+    from timepref.suite import SuiteConfig, SuiteFiles
+    from timepref.train import load_recipe
+    names = lambda cls: {f.name for f in dataclasses.fields(cls)}
+    profiles = yaml.safe_load((ROOT / "experiments/grid.yaml").read_text())["profiles"]
+    assert set(profiles) == {"quick", "cpu", "gpu"}
+    for profile in profiles:
+        for e in load_grid(ROOT / "experiments/grid.yaml", profile):
+            where = f"{profile}/{e.name}"
+            declared = set(papermill.inspect_notebook(str(ROOT / "experiments" / e.notebook)))
+            assert set(e.parameters) <= declared - {"out", "store"}, (where, set(e.parameters) - declared)
+            for b in e.parameters.get("benchmarks", {}).values(): assert b["bench"] in LOADERS, where
+            cfg = e.parameters.get("config")
+            if cfg is None: continue
+            assert set(cfg) <= names(E2EConfig), (where, set(cfg) - names(E2EConfig))
+            assert set(cfg.get("suite", {})) <= names(SuiteConfig), where
+            assert set(cfg.get("benchmarks") or {}) <= names(SuiteFiles), (where, set(cfg["benchmarks"]) - names(SuiteFiles))
+            if profile != "gpu": E2EConfig(**cfg)                 # the gpu paths are the user's: not on this machine
+            for arm in ARMS.values():                            # every arm's recipe takes the overrides
+                load_recipe(arm.recipe, ["vars.base=m", *(f"vars.{k}=d.jsonl" for k in arm.vars), "output_dir=o",
+                                         f"n_frames={cfg.get('n_frames', 8)}", *arm.overrides, *cfg.get("overrides", ())])

@@ -24,7 +24,7 @@ from .methods.temple import DETECTORS, TempleConfig, temple
 from .difficulty import difficulty
 from .train import main as train_main
 from .benchmarks import LOADERS
-from .suite import SuiteConfig, evaluate_world, score_suite
+from .suite import SuiteConfig, SuiteFiles, evaluate_world, score_suite
 from .eval import evaluate
 from .probe import evaluate_probe
 from .respond import GenConfig, VideoResponder
@@ -395,7 +395,9 @@ def _add_eval(sub):
 # %% ../nbs/90_cli.ipynb #8ae5e9b4
 def cmd_e2e(a) -> dict:
     "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
-    cfg = from_args(E2EConfig, a, suite=from_args(SuiteConfig, a, prefix="suite_"))
+    files = {f.name: getattr(a, "bench_" + f.name) for f in dataclasses.fields(SuiteFiles)}
+    given = any(v is not None for k, v in files.items() if k != "probe_videos")
+    cfg = from_args(E2EConfig, a, suite=from_args(SuiteConfig, a, prefix="suite_"), benchmarks=files if given else None)
     res = run_e2e(a.out, cfg, progress=sys.stderr.isatty(), log=True, store=a.store)
     rep = write_report(res, a.out)
     pick = ("timewar", "vino_text", "probe")
@@ -413,8 +415,9 @@ def _add_e2e(sub):
     )
     p.add_argument("--out", required=True, help="run folder (a rerun goes on from what it holds)")
     p.add_argument("--store", default=None, help="folder of the parts runs share, keyed by content (default: OUT/store)")
-    config_args(p, E2EConfig, skip=("suite",), types={"limit": _count}, choices={"arms": ARMS})
+    config_args(p, E2EConfig, skip=("suite", "benchmarks"), types={"limit": _count}, choices={"arms": ARMS})
     config_args(p, SuiteConfig, prefix="suite_", types={k: _count for k in ("n_videos", "vino_pairs", "probe_videos")})
+    config_args(p, SuiteFiles, prefix="bench_", types={"probe_videos": _count})   # given: scored on these, not the world suite
     p.set_defaults(func=cmd_e2e)
 
 # %% ../nbs/90_cli.ipynb #85f4939e

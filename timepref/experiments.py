@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 from .base import BaseConfig, train_base_model
-from .suite import SuiteConfig, build_suite, score_suite, matching_rows, suite_items
+from .suite import SuiteConfig, SuiteFiles, build_suite, link_suite, score_suite, matching_rows, suite_items
 from .probe import CATEGORIES
 from .benchmarks import load_benchmark
 from .questions import EMBEDDER, plot_question_map, question_map
@@ -39,9 +39,9 @@ from .collate import N_FRAMES, read_trl_jsonl
 __all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE2_PAPER', 'TABLE3_PAPER',
            'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS',
            'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm', 'E2EConfig', 'file_lock', 'Store',
-           'suite_in', 'shared', 'data_for', 'Data', 'score_model', 'arm_overrides', 'train_arm', 'run_arm', 'run_e2e',
-           'e2e_table', 'Claim', 'row_units', 'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md',
-           'write_report', 'timewarp_data', 'timewarp_table1', 'timewarp_table2', 'timewarp_table3',
+           'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_overrides', 'train_arm',
+           'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims', 'plot_e2e', 'interval', 'resolvable',
+           'report_md', 'write_report', 'timewarp_data', 'timewarp_table1', 'timewarp_table2', 'timewarp_table3',
            'paper_beside_ours', 'paired_against', 'timewarp_table5', 'timewarp_table6', 'timewarp_fig5',
            'plot_probe_change', 'timewarp_fig4']
 
@@ -70,7 +70,7 @@ ARMS = {"sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only
 # %% ../nbs/60_experiments.ipynb #3dcf8062
 @dataclass
 class E2EConfig:
-    "An end-to-end run on the built-in world."
+    "An end-to-end run: on the built-in world by default; on a real model, videos and benchmark files when given."
     n_videos: int = 400                 # world size; about 10 % are the held-out `test` split
     world_seed: int = 0           # the training world's seed
     base_steps: int = 1500              # SFT steps of the base model (`BaseConfig`, 8 frames, batch 16)
@@ -83,6 +83,9 @@ class E2EConfig:
     suite: SuiteConfig = field(default_factory=SuiteConfig)   # the held-out suite: a world of its own, built once per run
     suite_forms: bool = True            # the base model also learns the suite's question forms, on training videos
     accelerate_config: str = "single"   # arms train under `accelerate launch` with this config; "none": in this process
+    model: str|None = None              # start from this model (a hub id or folder) instead of training the base on the world
+    videos: str|None = None             # annotated training videos (a `VideoRecord` JSONL) instead of the world's `train` split
+    benchmarks: dict|None = None        # `SuiteFiles` fields: score on the benchmarks' own files instead of the world `suite`
 
     def __post_init__(self):
         if bad := set(self.arms) - set(ARMS): raise ValueError(f"unknown arm(s) {sorted(bad)}; the arms are {', '.join(ARMS)}")
@@ -90,6 +93,9 @@ class E2EConfig:
         self.arms, self.seeds, self.overrides = tuple(self.arms), tuple(int(s) for s in self.seeds), tuple(self.overrides)
         if isinstance(self.suite, dict): self.suite = SuiteConfig(**self.suite)
         if self.suite.seed == self.world_seed: raise ValueError(f"the held-out suite's seed {self.suite.seed} is the training world's")
+        if isinstance(self.benchmarks, SuiteFiles): self.benchmarks = asdict(self.benchmarks)
+        if self.benchmarks: self.benchmarks = asdict(SuiteFiles(**self.benchmarks))   # checked now, not after training
+        if self.videos is not None and not Path(self.videos).is_file(): raise ValueError(f"videos: no such file: {self.videos}")
 
     def base(self) -> BaseConfig:
         forms = dict(n_neighbour=1, n_statements=4) if self.suite_forms else {}
@@ -136,36 +142,52 @@ def _extra(cfg:E2EConfig, world, model, progress:bool) -> list:
 
 # %% ../nbs/60_experiments.ipynb #6380fbe3
 def suite_in(cfg:E2EConfig, store:Store, progress:bool=False) -> Path:
-    "The held-out suite of `cfg` in `store`, built once."
+    "The held-out suite of `cfg` in `store`: built once from a world of its own, or linked to the benchmarks' files."
+    if cfg.benchmarks:
+        files = SuiteFiles(**cfg.benchmarks)
+        return store.once("suite", files.key(), lambda p: link_suite(p, files), "suite.json")
     return store.once("suite", asdict(cfg.suite), lambda p: build_suite(p, cfg.suite, progress=progress), "suite.json")
 
 # %% ../nbs/60_experiments.ipynb #adc15c29
-def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path, Path, Path]:
-    "The world, base model and held-out suite of `cfg` in `store`, each made once for its content."
-    wc = WorldConfig(n_videos=cfg.n_videos, seed=cfg.world_seed)
-    world = store.once("world", asdict(wc), lambda p: make_world(p, wc, progress=progress), "world.json")
-    base = store.once("base", {"world": world.name, "config": asdict(cfg.base()), "suite_forms": cfg.suite_forms},
-                      lambda p: train_base_model(world, p, cfg.base(), _extra(cfg, world, p, progress), progress=progress),
-                      "base_report.json")
+def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path|None, Path|str, Path]:
+    """The world, base model and held-out suite of `cfg` in `store`, each made once for its content. With `cfg.model`
+    the base model is that one (its name, as given); with `cfg.videos` as well, no world is made (`None`)."""
+    world = None
+    if cfg.model is None or cfg.videos is None:
+        wc = WorldConfig(n_videos=cfg.n_videos, seed=cfg.world_seed)
+        world = store.once("world", asdict(wc), lambda p: make_world(p, wc, progress=progress), "world.json")
+    base = cfg.model or store.once(
+        "base", {"world": world.name, "config": asdict(cfg.base()), "suite_forms": cfg.suite_forms},
+        lambda p: train_base_model(world, p, cfg.base(), _extra(cfg, world, p, progress), progress=progress),
+        "base_report.json")
     return world, base, suite_in(cfg, store, progress)
+
+def base_scores_dir(base, store:Store, suite) -> Path:
+    "Where the base model's scores on `suite` are kept: in its store folder, or (a model given by name) a folder of its own."
+    home = base if isinstance(base, Path) else store.once("model", {"model": str(base)}, lambda p: None, "key.json")
+    return home / f"scores-{Path(suite).name}"
 
 # %% ../nbs/60_experiments.ipynb #dc7c9a82
 def data_for(cfg:E2EConfig, store:Store, world, base, seed:int) -> Data:
-    "The data files of one seed, made from `base` on `world` (a store folder of their own)."
-    key = {"base": Path(base).name, "seed": seed, "limit": cfg.limit, "n_frames": cfg.n_frames,
-           "batch_size": cfg.batch_size}
+    "The data files of one seed, made from `base` on `world` or `cfg.videos` (a store folder of their own)."
+    key = {"base": Path(base).name if isinstance(base, Path) else str(base), "seed": seed, "limit": cfg.limit,
+           "n_frames": cfg.n_frames, "batch_size": cfg.batch_size}
+    if cfg.videos: key["videos"] = file_sha256(cfg.videos)
     return Data(store.once("data", key, lambda p: None, "key.json"), world, base, seed, cfg)
 
 # %% ../nbs/60_experiments.ipynb #39d75ceb
 class Data:
     "The data files of one seed under `folder`, each made on first use by its method pipeline."
     def __init__(self, folder, world, base_model, seed:int, cfg:E2EConfig):
-        self.folder, self.world, self.base_model, self.seed, self.cfg = Path(folder), Path(world), Path(base_model), seed, cfg
+        self.folder, self.base_model, self.seed, self.cfg = Path(folder), base_model, seed, cfg
+        self.world = Path(world) if world is not None else None
         self.made, self.timing = set(), self.folder / "seconds.json"
         self.seconds = json.loads(self.timing.read_text()) if self.timing.exists() else {}
 
     @cached_property
-    def items(self) -> list: return video_items(world=self.world, split="train", limit=self.cfg.limit)   # read once, for every method
+    def items(self) -> list:                            # read once, for every method
+        if self.cfg.videos: return video_items(annotations=self.cfg.videos, split="train", limit=self.cfg.limit)
+        return video_items(world=self.world, split="train", limit=self.cfg.limit)
 
     def responder(self, **gen) -> VideoResponder:
         return VideoResponder.load(self.base_model, n_frames=self.cfg.n_frames,
@@ -299,7 +321,7 @@ def run_e2e(out,                        # the run's folder: config, record, repo
         else (lambda m: None)
     )
     say("world, base model and held-out suite"); world, base, suite = shared(cfg, store, progress)
-    before = score_model(base, base / f"scores-{suite.name}", cfg, suite)
+    before = score_model(base, base_scores_dir(base, store, suite), cfg, suite)
     arms, data = [], {}
     bar = tqdm([(s, a) for s in cfg.seeds for a in cfg.arms], desc="arms", unit="arm", disable=not progress)
     for seed, name in bar:
@@ -308,12 +330,13 @@ def run_e2e(out,                        # the run's folder: config, record, repo
         arms.append(run_arm(name, d, base, store, cfg, suite))
     res = {
         "config": asdict(cfg),
-        "store": {"root": str(store.root), "world": world.name, "base_model": base.name, "suite": suite.name},
+        "store": {"root": str(store.root), "world": world and world.name,
+                  "base_model": base.name if isinstance(base, Path) else base, "suite": suite.name},
         "base_model": {
             k: v
             for k, v in json.loads((base / "base_report.json").read_text()).items()
             if k in ("config", "params", "train_rows", "train_seconds", "seconds_per_step")
-        },
+        } if isinstance(base, Path) else {"model": base},
         "before": before,
         "arms": arms,
         "data": {
@@ -734,8 +757,9 @@ def timewarp_fig4(out, cfg:E2EConfig|None=None, store=None, embedder:str=EMBEDDE
     import pandas as pd
     cfg, out = cfg or E2EConfig(), Path(out)
     items = suite_items(suite_in(cfg, store if isinstance(store, Store) else Store(store or out / "store")))
-    sets = {"TimeWar (world)": items["timewar"], "Vinoground-style (world)": items["vinoground"],
-            "probe (world)": items["probe"]}
+    where = "files" if cfg.benchmarks else "world"
+    sets = {f"TimeWar ({where})": items["timewar"], f"Vinoground-style ({where})": items["vinoground"],
+            f"probe ({where})": items["probe"]}
     for name, b in (benchmarks or {}).items(): sets[name] = load_benchmark(b["bench"], b["data"], b.get("videos"))
     qm = question_map(sets, embedder, per_set, seed=seed)
     table = pd.DataFrame.from_dict(qm["counts"], orient="index")

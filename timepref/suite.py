@@ -5,6 +5,7 @@
 # %% ../nbs/54_suite.ipynb #4d735580
 from __future__ import annotations
 import csv, json, os, shutil, time
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -13,14 +14,15 @@ from .benchmarks import VINOGROUND_DIRS, load_benchmark, load_timewar
 from .eval import evaluate, make_scorer, pair_hits, readable
 from .probe import CATEGORIES, probe_items, probe_units
 from .prompts import describe_answer
-from .records import MCQItem, SFTRow, read_jsonl, write_jsonl
+from .records import MCQItem, SFTRow, file_sha256, read_jsonl, write_jsonl
 from .stats import chance_at_least
 from .video import cut_video, iter_frames, write_mp4
 from .collate import N_FRAMES
 
 # %% auto #0
 __all__ = ['world_vinoground', 'world_timewar', 'timewar_args', 'world_suite', 'matching_rows', 'evaluate_world', 'SuiteConfig',
-           'build_suite', 'suite_items', 'suite_units', 'suite_chance', 'score_suite', 'plot_results']
+           'build_suite', 'suite_items', 'suite_units', 'suite_chance', 'score_suite', 'SuiteFiles', 'link_suite',
+           'plot_results']
 
 # %% ../nbs/54_suite.ipynb #ac08ca2d
 def world_vinoground(world, out, split:str="test", gap_s:float=2.0, limit:int|None=None, progress:bool=False) -> Path:
@@ -130,13 +132,26 @@ def build_suite(out, cfg:SuiteConfig|None=None, workers:int|None=None, progress:
     return out
 
 # %% ../nbs/54_suite.ipynb #ea5b669c
+def _items(suite:Path, files:dict|None) -> dict[str, list[MCQItem]]:
+    "The items of the suite folder `suite`: from its own world's files, or (`files`: `SuiteFiles` fields) from a benchmark's."
+    probe = suite / "probe.jsonl"
+    probe = [replace(it, video=str(suite / it.video)) for it in read_jsonl(probe, MCQItem)] if probe.exists() else []
+    if files is None:
+        tw = timewar_args(suite / "timewar", suite / "world")
+        files = {"timewar": tw["data"], "timewar_videos": tw["videos"], "timewar_shuffled": tw["shuffled"],
+                 "shuffled_videos": tw["shuffled_videos"], "vinoground": suite / "vinoground"}
+    f = files.get
+    return {"timewar": load_timewar(f("timewar"), f("timewar_videos")) if f("timewar") else [],
+            "timewar_shuffled": (load_timewar(f("timewar_shuffled"), f("shuffled_videos"), shuffled=True)
+                                 if f("timewar_shuffled") else []),
+            "vinoground": (load_benchmark("vinoground", Path(f("vinoground")) / "vinoground.csv", f("vinoground"))
+                           if f("vinoground") else []),
+            "probe": probe}
+
 def suite_items(suite) -> dict[str, list[MCQItem]]:
     "The items of the suite in folder `suite`, by part: TimeWar (normal, shuffled twins), Vinoground, the probe."
-    suite = Path(suite); tw = timewar_args(suite / "timewar", suite / "world")
-    return {"timewar": load_timewar(tw["data"], tw["videos"]),
-            "timewar_shuffled": load_timewar(tw["shuffled"], tw["shuffled_videos"], shuffled=True),
-            "vinoground": load_benchmark("vinoground", suite / "vinoground" / "vinoground.csv", suite / "vinoground"),
-            "probe": [replace(it, video=str(suite / it.video)) for it in read_jsonl(suite / "probe.jsonl", MCQItem)]}
+    suite = Path(suite); meta = suite / "suite.json"
+    return _items(suite, json.loads(meta.read_text()).get("files") if meta.exists() else None)
 
 # %% ../nbs/54_suite.ipynb #cc6b1732
 def suite_units(items:dict[str, list[MCQItem]], rows:dict[str, list[dict]]) -> dict[str, dict]:
@@ -155,7 +170,7 @@ def suite_units(items:dict[str, list[MCQItem]], rows:dict[str, list[dict]]) -> d
 # %% ../nbs/54_suite.ipynb #43b15a10
 def suite_chance(items:dict[str, list[MCQItem]]) -> dict[str, float]:
     "Each suite score of a scorer whose option scores are independent random draws (`timepref.stats.chance_at_least`)."
-    tw = float(np.mean([1 / len(it.options) for it in items["timewar"]]))
+    tw = float(np.mean([1 / len(it.options) for it in items["timewar"]])) if items["timewar"] else float("nan")
     pair, group = chance_at_least(2, 2, .5), chance_at_least(4, 4, .5)
     cat, sub = chance_at_least(5, 8, .5), chance_at_least(3, 4, .5)      # the probe's criteria: 5 of 8, 3 of 4
     return {"timewar": tw, "timewar_shuffled": tw, "timewar_drop": 0.0, "vino_text": pair, "vino_video": pair,
@@ -169,19 +184,75 @@ def score_suite(model_dir, suite, n_frames:int=N_FRAMES, batch_size:int=16, scor
     items = suite_items(suite)
     flat = [it for part in items.values() for it in part]
     _, skipped = readable(flat)
-    if skipped: raise ValueError(f"{suite}: suite items without a readable video ({dict(skipped)}); rebuild the suite")
+    if skipped: raise ValueError(f"{suite}: suite items without a readable video ({dict(skipped)}); rebuild the suite "
+                                 "or mend its files")
     t = time.perf_counter()
     got = {r["id"]: r for r in make_scorer(scorer, model_dir, n_frames, batch_size, 4, 0, progress)(flat)}
     rows = {part: [got[it.id] for it in its] for part, its in items.items()}
-    units = suite_units(items, rows)
+    chance = suite_chance(items)
+    units = {k: {} for k in chance} | suite_units(items, rows)       # a part the suite lacks: no units
     res = {"model": str(model_dir), "suite": str(suite),
-           "suite_config": json.loads((Path(suite) / "suite.json").read_text())["config"], "scorer": scorer,
+           **{f"suite_{k}": v for k, v in json.loads((Path(suite) / "suite.json").read_text()).items()
+              if k in ("config", "files")}, "scorer": scorer,
            "n_frames": n_frames, "seconds": round(time.perf_counter() - t, 1),
            "scores": {k: float(np.mean([v for v, _ in u.values()])) if u else float("nan") for k, u in units.items()},
-           "chance": suite_chance(items), "n": {k: len(u) for k, u in units.items()},
+           "chance": chance, "n": {k: len(u) for k, u in units.items()},
            "videos": {k: len({c for _, c in u.values()}) for k, u in units.items()}, "units": units, "rows": rows}
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
     return res
+
+# %% ../nbs/54_suite.ipynb #e4e3ddcb
+@dataclass
+class SuiteFiles:
+    "The held-out suite from the benchmarks' own files (real videos), read where they are."
+    timewar: str|None = None            # TimeWar's normal file (`{id, question, answer}` items)
+    timewar_videos: str|None = None     # its videos, found by the longest file stem that prefixes an item's id
+    timewar_shuffled: str|None = None   # TimeWar's shuffled file: each twin is scored on its shuffled video
+    shuffled_videos: str|None = None    # the shuffled videos, named by the normal item's id or its video's id
+    vinoground: str|None = None         # Vinoground's release folder (vinoground.csv, vinoground_videos/, ..._concated/)
+    probe: str|None = None              # annotated videos (a `VideoRecord` JSONL) the ordering probe asks about
+    probe_videos: int = 100             # the probe asks about the first N of them that have 4+ scenes
+
+    def __post_init__(self):
+        parts = (self.timewar, self.timewar_shuffled, self.vinoground, self.probe)
+        if not any(parts): raise ValueError("give at least one of timewar, timewar_shuffled, vinoground, probe")
+        if self.timewar_shuffled and not self.shuffled_videos:
+            raise ValueError("timewar_shuffled needs shuffled_videos: each twin is scored on its shuffled video")
+        if self.shuffled_videos and self.timewar_videos and Path(self.shuffled_videos).resolve() == Path(self.timewar_videos).resolve():
+            raise ValueError(f"shuffled_videos is timewar_videos ({self.timewar_videos}): the twins would be scored on the originals")
+        if not isinstance(self.probe_videos, int) or self.probe_videos < 1:
+            raise ValueError(f"probe_videos must be a whole number >= 1, got {self.probe_videos!r}")
+        for k in ("timewar", "timewar_videos", "timewar_shuffled", "shuffled_videos", "vinoground", "probe"):
+            if (v := getattr(self, k)) is not None:
+                if not Path(v).exists(): raise ValueError(f"{k}: no such file or folder: {v}")
+                setattr(self, k, str(Path(v).resolve()))
+
+    def key(self) -> dict:
+        "What the suite is made of: the paths, and the digest of every question file (videos are named by them)."
+        return asdict(self) | {f"{k}_sha256": file_sha256(Path(v) / "vinoground.csv" if k == "vinoground" else v)
+                               for k in ("timewar", "timewar_shuffled", "vinoground", "probe") if (v := getattr(self, k))}
+
+# %% ../nbs/54_suite.ipynb #435c67f8
+def link_suite(out, files:SuiteFiles|dict) -> Path:
+    """A suite folder `out` that reads `files` where they are: `suite.json` (written last) names them, `probe.jsonl`
+    holds the probe's statements. A bad probe annotation is a counted skip. Returns `out`."""
+    from timepref.pipeline import Skip, need_record, video_items
+    files, out = files if isinstance(files, SuiteFiles) else SuiteFiles(**files), Path(out)
+    if (out / "suite.json").exists():
+        if (old := json.loads((out / "suite.json").read_text()).get("files")) != asdict(files):
+            raise ValueError(f"{out}: a suite of other files ({old}); use another folder")
+        return out
+    out.mkdir(parents=True, exist_ok=True); probe, skipped, n = [], Counter(), 0
+    for _, rec in video_items(annotations=files.probe) if files.probe else []:
+        if n == files.probe_videos: break
+        try: rec = need_record(rec, "probe annotation")
+        except Skip as e: skipped[str(e)] += 1; continue
+        if len(rec.scenes) >= 4: probe += probe_items(rec); n += 1
+    write_jsonl(probe, out / "probe.jsonl")
+    counts = {k: len(v) for k, v in _items(out, asdict(files)).items()}
+    (out / "suite.json").write_text(json.dumps({"files": asdict(files), "items": counts,
+                                                "skipped": {"probe": dict(skipped)}}, indent=1))
+    return out
 
 # %% ../nbs/54_suite.ipynb #57163129
 def plot_results(results:dict, path=None):
