@@ -58,6 +58,8 @@ def test_every_profile_names_real_notebooks_parameters_and_settings():
             assert set(cfg.get("suite", {})) <= names(SuiteConfig), where
             assert set(cfg.get("benchmarks") or {}) <= names(SuiteFiles), (where, set(cfg["benchmarks"]) - names(SuiteFiles))
             if profile != "gpu": E2EConfig(**cfg)                 # the gpu paths are the user's: not on this machine
-            for arm in ARMS.values():                            # every arm's recipe takes the overrides
-                load_recipe(arm.recipe, ["vars.base=m", *(f"vars.{k}=d.jsonl" for k in arm.vars), "output_dir=o",
+            assert set(cfg.get("recipes") or {}) <= set(ARMS), where
+            for name, arm in ARMS.items():                       # every arm's recipe takes the overrides
+                recipe = (cfg.get("recipes") or {}).get(name, arm.recipe)
+                load_recipe(recipe, ["vars.base=m", "model=m", *(f"vars.{k}=d.jsonl" for k in arm.vars), "output_dir=o",
                                          f"n_frames={cfg.get('n_frames', 8)}", *arm.overrides, *cfg.get("overrides", ())])

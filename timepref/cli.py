@@ -397,7 +397,10 @@ def cmd_e2e(a) -> dict:
     "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
     files = {f.name: getattr(a, "bench_" + f.name) for f in dataclasses.fields(SuiteFiles)}
     given = any(v is not None for k, v in files.items() if k != "probe_videos")
-    cfg = from_args(E2EConfig, a, suite=from_args(SuiteConfig, a, prefix="suite_"), benchmarks=files if given else None)
+    if bad := [r for r in a.recipes if "=" not in r]: raise ValueError(f"--recipes takes ARM=RECIPE, got {bad[0]!r}")
+    recipes = dict(r.split("=", 1) for r in a.recipes) or None
+    cfg = from_args(E2EConfig, a, suite=from_args(SuiteConfig, a, prefix="suite_"), benchmarks=files if given else None,
+                    recipes=recipes)
     res = run_e2e(a.out, cfg, progress=sys.stderr.isatty(), log=True, store=a.store)
     rep = write_report(res, a.out)
     pick = ("timewar", "vino_text", "probe")
@@ -415,7 +418,9 @@ def _add_e2e(sub):
     )
     p.add_argument("--out", required=True, help="run folder (a rerun goes on from what it holds)")
     p.add_argument("--store", default=None, help="folder of the parts runs share, keyed by content (default: OUT/store)")
-    config_args(p, E2EConfig, skip=("suite", "benchmarks"), types={"limit": _count}, choices={"arms": ARMS})
+    config_args(p, E2EConfig, skip=("suite", "benchmarks", "recipes"), types={"limit": _count}, choices={"arms": ARMS})
+    p.add_argument("--recipes", nargs="+", default=[], metavar="ARM=RECIPE",
+                   help="train ARM with RECIPE (a shipped name or YAML file) instead of its mini/ one, e.g. temple=temple/curriculum_sft")
     config_args(p, SuiteConfig, prefix="suite_", types={k: _count for k in ("n_videos", "vino_pairs", "probe_videos")})
     config_args(p, SuiteFiles, prefix="bench_", types={"probe_videos": _count})   # given: scored on these, not the world suite
     p.set_defaults(func=cmd_e2e)

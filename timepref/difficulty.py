@@ -43,7 +43,10 @@ def block_shuffle(frames:np.ndarray, key:str, blocks:int=4) -> np.ndarray:
 
 # %% ../nbs/36_difficulty.ipynb #0d26d1b9
 def pair_clips(pair:PrefPair, frames:FrameLoader) -> tuple[np.ndarray, np.ndarray, str]:
-    "`(v0, v1, how)`: the pair's frames, and its perturbed video's (`'perturbed video'`) or its own shuffled in blocks (`'shuffled frames'`)."
+    """`(v0, v1, how)`: the pair's frames and its perturbed video's (`'perturbed video'`); TPO's S_a and S_b
+    (`'rejected frames'`); or its frames and the same shuffled in blocks (`'shuffled frames'`)."""
+    if (sb := pair.meta.get("rejected_frames")) is not None:
+        return frames(pair.video, pair.meta.get("chosen_frames") or pair.frames), frames(pair.video, sb), "rejected frames"
     v0 = frames(pair.video, pair.frames)
     other = pair.meta.get("perturbed_video")
     if other: return v0, frames(other), "perturbed video"
@@ -97,7 +100,8 @@ def difficulty(pairs_file, model_path, n_frames:int=N_FRAMES, limit:int|None=Non
         "n_frames": n_frames,
         "pairs_sha256": file_sha256(pairs_file),
         "scorer": f"answer log-likelihood ({'mean per token' if per_token else 'summed'})",
-        "second_video": {k: sum(r["second_video"] == k for r in rows) for k in ("perturbed video", "shuffled frames")},
+        "second_video": {k: n for k in ("perturbed video", "rejected frames", "shuffled frames")
+                         if (n := sum(r["second_video"] == k for r in rows))},
     }
     if out: Path(out).write_text(json.dumps(rep | {"rows": rows}, indent=1))
     return rep

@@ -39,11 +39,11 @@ from .collate import N_FRAMES, read_trl_jsonl
 __all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE2_PAPER', 'TABLE3_PAPER',
            'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS',
            'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm', 'E2EConfig', 'file_lock', 'Store',
-           'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_overrides', 'train_arm',
-           'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims', 'plot_e2e', 'interval', 'resolvable',
-           'report_md', 'write_report', 'timewarp_data', 'timewarp_table1', 'timewarp_table2', 'timewarp_table3',
-           'paper_beside_ours', 'paired_against', 'timewarp_table5', 'timewarp_table6', 'timewarp_fig5',
-           'plot_probe_change', 'timewarp_fig4']
+           'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_of', 'arm_overrides',
+           'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims', 'plot_e2e', 'interval',
+           'resolvable', 'report_md', 'write_report', 'timewarp_data', 'timewarp_table1', 'timewarp_table2',
+           'timewarp_table3', 'paper_beside_ours', 'paired_against', 'timewarp_table5', 'timewarp_table6',
+           'timewarp_fig5', 'plot_probe_change', 'timewarp_fig4']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class E2EConfig:
     model: str|None = None              # start from this model (a hub id or folder) instead of training the base on the world
     videos: str|None = None             # annotated training videos (a `VideoRecord` JSONL) instead of the world's `train` split
     benchmarks: dict|None = None        # `SuiteFiles` fields: score on the benchmarks' own files instead of the world `suite`
+    recipes: dict|None = None           # arm -> recipe (shipped name or YAML file) to train it with instead of its `mini/` one
 
     def __post_init__(self):
         if bad := set(self.arms) - set(ARMS): raise ValueError(f"unknown arm(s) {sorted(bad)}; the arms are {', '.join(ARMS)}")
@@ -93,6 +94,7 @@ class E2EConfig:
         self.arms, self.seeds, self.overrides = tuple(self.arms), tuple(int(s) for s in self.seeds), tuple(self.overrides)
         if isinstance(self.suite, dict): self.suite = SuiteConfig(**self.suite)
         if self.suite.seed == self.world_seed: raise ValueError(f"the held-out suite's seed {self.suite.seed} is the training world's")
+        if bad := set(self.recipes or {}) - set(ARMS): raise ValueError(f"recipes for unknown arm(s) {sorted(bad)}")
         if isinstance(self.benchmarks, SuiteFiles): self.benchmarks = asdict(self.benchmarks)
         if self.benchmarks: self.benchmarks = asdict(SuiteFiles(**self.benchmarks))   # checked now, not after training
         if self.videos is not None and not Path(self.videos).is_file(): raise ValueError(f"videos: no such file: {self.videos}")
@@ -265,15 +267,20 @@ def score_model(model, folder, cfg:E2EConfig, suite) -> dict:
     return res
 
 # %% ../nbs/60_experiments.ipynb #38c752c1
+def arm_of(name:str, cfg:E2EConfig) -> Arm:
+    "Arm `name` as `cfg` trains it: with the recipe `cfg.recipes` gives it, if any."
+    arm = ARMS[name]
+    return replace(arm, recipe=cfg.recipes[name]) if name in (cfg.recipes or {}) else arm
+
 def arm_overrides(arm:Arm, files:dict[str, Path], base_model, out, seed:int, cfg:E2EConfig) -> list[str]:
-    "The `key=value` overrides that turn the arm's shipped recipe into this run's."
-    return [f"vars.base={base_model}", *(f"vars.{k}={v}" for k, v in files.items()), f"output_dir={out}",
-            f"seed={seed}", f"n_frames={cfg.n_frames}", *arm.overrides, *cfg.overrides]
+    "The `key=value` overrides that turn the arm's recipe into this run's (`model`: a paper recipe names its own)."
+    return [f"vars.base={base_model}", f"model={base_model}", *(f"vars.{k}={v}" for k, v in files.items()),
+            f"output_dir={out}", f"seed={seed}", f"n_frames={cfg.n_frames}", *arm.overrides, *cfg.overrides]
 
 # %% ../nbs/60_experiments.ipynb #edba528a
 def train_arm(name:str, data:Data, base_model, store:Store, cfg:E2EConfig) -> tuple[Path, dict]:
     "Train arm `name` on `data` (once per content: the arm, its data, the overrides, frames and launcher); its folder and record."
-    arm = ARMS[name]
+    arm = arm_of(name, cfg)
     key = {"arm": asdict(arm), "data": data.folder.name, "overrides": list(cfg.overrides), "n_frames": cfg.n_frames,
            "accelerate_config": cfg.accelerate_config}
 

@@ -311,7 +311,7 @@ def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:data
            "steps": trainer.state.global_step, "train_seconds": round(secs, 2),
            "train_loss": round(res.training_loss, 4), "processes": trainer.accelerator.num_processes,
            "resumed_from": ck, "frozen_vision_params": frozen,
-           "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h],
+           **{k: [(h["step"], round(h[k], 4)) for h in trainer.state.log_history if k in h] for k in ("loss", "grad_norm")},
            "config": asdict(stage)}
     if trainer.accelerator.is_main_process:
         model.save_pretrained(out / "model"); proc.save_pretrained(out / "model")

@@ -87,10 +87,11 @@ def _filtered(rec, kind, sa, sb, caps, qtype, q, chosen, rejected, responder, ll
         if not keep: return res.skip(f"filter: rule {rule}")
         decision = "kept"
     meta = {"source": rec.id, "split": rec.meta.get("split", ""), "generator": responder.name, "llm": llm.name,
-            "seed": cfg.seed, "question_type": qtype, "rejected_frames": sb, "frame_captions": caps, "filter": decision}
+            "seed": cfg.seed, "question_type": qtype, "chosen_frames": sa, "rejected_frames": sb, "frame_captions": caps,
+            "filter": decision}
     return res.add(
         "pairs",
-        PrefPair(f"{rec.id}.tpo", rec.path, q, chosen, rejected, "tpo", frames=sa, perturbation=kind,
+        PrefPair(f"{rec.id}.tpo", rec.path, q, chosen, rejected, "tpo", frames=[], perturbation=kind,   # trained on the video
                  difficulty=float(len(sb)), meta=meta),
     )
 
