@@ -29,21 +29,21 @@ from .world import WorldConfig, make_world
 from .methods.timewarp import TimeWarpConfig, timewarp_explicit, timewarp_outputs
 from .methods.implicit import ImplicitConfig, timewarp_implicit
 from .methods.hound import HoundConfig, hound
-from .methods.tpo import TPOConfig, tpo
+from .methods.tpo import TPOConfig, tpo, tpo_sft
 from .methods.temple import TempleConfig, temple
 from .methods.kto import kto_convert
 from .methods.combine import combine
 from .collate import N_FRAMES, read_trl_jsonl
 
 # %% auto #0
-__all__ = ['ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE2_PAPER', 'TABLE3_PAPER',
-           'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS',
-           'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm', 'E2EConfig', 'file_lock', 'Store',
-           'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_of', 'arm_overrides',
-           'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims', 'plot_e2e', 'interval',
-           'resolvable', 'report_md', 'write_report', 'timewarp_data', 'timewarp_table1', 'timewarp_table2',
-           'timewarp_table3', 'paper_beside_ours', 'paired_against', 'timewarp_table5', 'timewarp_table6',
-           'timewarp_fig5', 'plot_probe_change', 'timewarp_fig4']
+__all__ = ['ARMS', 'E2E_ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE2_PAPER',
+           'TABLE3_PAPER', 'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER',
+           'TABLE6_TEMPCOMPASS', 'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm', 'E2EConfig',
+           'file_lock', 'Store', 'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_of',
+           'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims',
+           'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report', 'timewarp_data', 'timewarp_table1',
+           'timewarp_table2', 'timewarp_table3', 'paper_beside_ours', 'paired_against', 'timewarp_table5',
+           'timewarp_table6', 'timewarp_fig5', 'plot_probe_change', 'timewarp_fig4']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -66,6 +66,12 @@ ARMS = {"sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only
         "temple-sft_dpo": Arm("mini/sft_dpo", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT -> DPO"),
         "temple-dpo_sft": Arm("mini/dpo_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: DPO -> SFT"),
         "temple": Arm("mini/curriculum_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE: curriculum -> SFT")}
+E2E_ARMS = tuple(ARMS)          # the end-to-end run's twelve; below, arms only the experiments that need them train
+ARMS |= {**{f"temple-r{r}": Arm("mini/dpo", {"pairs": "temple"}, f"TEMPLE Fig. 6: DPO on r = {r} alone",
+                                (f"stages.0.where.difficulty={r}",)) for r in (16, 8, 4, 2)},
+         "tpo-sft_self": Arm("mini/sft", {"sft": "tpo_self"}, "TPO Table 2: SFT_Self", ("stages.0.freeze_vision=false",)),
+         "tpo-sft_llm": Arm("mini/sft", {"sft": "tpo_llm"}, "TPO Table 2: SFT_LLM", ("stages.0.freeze_vision=false",)),
+         "tpo-unfiltered": Arm("mini/tpo", {"pairs": "tpo_unfiltered"}, "TPO Fig. 4a: without the post-filter")}
 
 # %% ../nbs/60_experiments.ipynb #3dcf8062
 @dataclass
@@ -75,7 +81,7 @@ class E2EConfig:
     world_seed: int = 0           # the training world's seed
     base_steps: int = 1500              # SFT steps of the base model (`BaseConfig`, 8 frames, batch 16)
     n_frames: int = N_FRAMES            # frames per video for data, training and evaluation
-    arms: tuple = tuple(ARMS)           # which arms to run
+    arms: tuple = E2E_ARMS              # which arms to run (of `ARMS`)
     seeds: tuple = (0, 1, 2)            # data and training seeds; every arm runs once per seed
     limit: int|None = None              # only the first N training videos per data method (smoke runs)
     overrides: tuple = ()               # `key=value` recipe overrides for every arm, e.g. `defaults.epochs=2`
@@ -219,7 +225,9 @@ def _explicit(d:Data, p:Path) -> dict: return timewarp_explicit(d.items, p, cfg=
 def _implicit(d:Data, p:Path) -> dict: return timewarp_implicit(d.items, p, d.responder(), ImplicitConfig(seed=d.seed), batch_size=d.cfg.batch_size, progress=False)
 
 # %% ../nbs/60_experiments.ipynb #69236876
-def _tpo(d:Data, p:Path) -> dict: return tpo(d.items, p, d.responder(), cfg=TPOConfig(seed=d.seed), batch_size=d.cfg.batch_size, progress=False)
+def _tpo(d:Data, p:Path, post_filter:bool=True) -> dict:
+    return tpo(d.items, p, d.responder(), cfg=TPOConfig(seed=d.seed, post_filter=post_filter), batch_size=d.cfg.batch_size,
+               progress=False)
 
 # %% ../nbs/60_experiments.ipynb #c0d2c069
 def _temple(d:Data, p:Path) -> dict:
@@ -242,9 +250,13 @@ def _kto(d:Data, p:Path) -> dict: pairs = d.path("explicit"); return kto_convert
 # %% ../nbs/60_experiments.ipynb #b6f7a7a5
 def _combined(d:Data, p:Path) -> dict: return combine([d.path(m) for m in ("hound", "explicit", "implicit")], p, seed=d.seed)
 
-DATA: dict[str, Callable[[Data, Path], dict]] = {"explicit": _explicit, "implicit": _implicit, "hound": _hound,
-                                                 "tpo": _tpo, "temple": _temple, "kto": _kto, "combined": _combined}
-DATA_NEEDS = {"kto": ("explicit",), "combined": ("hound", "explicit", "implicit")}   # data made from other data
+DATA: dict[str, Callable[[Data, Path], dict]] = {
+    "explicit": _explicit, "implicit": _implicit, "hound": _hound, "tpo": _tpo, "temple": _temple, "kto": _kto,
+    "combined": _combined, "tpo_unfiltered": lambda d, p: _tpo(d, p, post_filter=False),
+    "tpo_self": lambda d, p: tpo_sft(d.path("tpo"), p, "self", progress=False),
+    "tpo_llm": lambda d, p: tpo_sft(d.path("tpo"), p, "llm", d.items, progress=False)}
+DATA_NEEDS = {"kto": ("explicit",), "combined": ("hound", "explicit", "implicit"), "tpo_self": ("tpo",),
+              "tpo_llm": ("tpo",)}                                        # data made from other data
 
 # %% ../nbs/60_experiments.ipynb #78a55fac
 SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "TimeWar accuracy, shuffled videos",

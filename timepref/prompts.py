@@ -11,13 +11,13 @@ from .records import seeded
 
 # %% auto #0
 __all__ = ['TEMPORAL_QA', 'TEMPORAL_QA_TASK', 'ANSWER', 'NO_ANSWER', 'ANSWER_TASK', 'MCQ', 'MCQ_TASK', 'MCQ_ANSWER',
-           'MCQ_ANSWER_TASK', 'FORMATS', 'JUDGE', 'JUDGE_TASK', 'TPO_TYPES', 'TPO_QUESTIONS', 'TPO_QUESTIONS_TASK',
-           'TPO_FILTER', 'TPO_FILTER_TASK', 'TEMPLE_SUMMARY', 'TEMPLE_SUMMARY_TASK', 'ALL_TASKS', 'DESCRIBE',
-           'DESCRIBE_CLIP', 'FIRST', 'LAST', 'STATEMENT', 'STATEMENTS', 'Prompt', 'ParseError', 'Task', 'caption_block',
-           'clause', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer', 'answer_rules', 'parse_mcq',
-           'mcq_rules', 'option_block', 'parse_option', 'mcq_answer_rules', 'overlap', 'grounding', 'parse_judgment',
-           'judge_rules', 'parse_questions', 'tpo_questions_rules', 'parse_decision', 'tpo_filter_rules',
-           'parse_summary', 'summary_rules', 'describe_answer', 'order_question', 'order_statement']
+           'MCQ_ANSWER_TASK', 'FORMATS', 'JUDGE', 'JUDGE_TASK', 'TPO_TYPES', 'TPO_QUESTIONS', 'OPEN_ANSWER_TASK',
+           'TPO_QUESTIONS_TASK', 'TPO_FILTER', 'TPO_FILTER_TASK', 'TEMPLE_SUMMARY', 'TEMPLE_SUMMARY_TASK', 'ALL_TASKS',
+           'DESCRIBE', 'DESCRIBE_CLIP', 'FIRST', 'LAST', 'STATEMENT', 'STATEMENTS', 'Prompt', 'ParseError', 'Task',
+           'caption_block', 'clause', 'parse_qa', 'neighbour_questions', 'qa_rules', 'parse_answer', 'describe_answer',
+           'answer_rules', 'parse_mcq', 'mcq_rules', 'option_block', 'parse_option', 'mcq_answer_rules', 'overlap',
+           'grounding', 'parse_judgment', 'judge_rules', 'parse_questions', 'tpo_questions_rules', 'open_answer_rules',
+           'parse_decision', 'tpo_filter_rules', 'parse_summary', 'summary_rules', 'order_question', 'order_statement']
 
 # %% ../nbs/21_prompts.ipynb #e1e530b5
 @dataclass(frozen=True)
@@ -125,6 +125,19 @@ def _find(caps:Sequence[str], text:str) -> int|None:
     "Index of the caption whose clause appears in `text` (the longest match)."
     hits = [i for i, c in enumerate(caps) if clause(c).lower() in text.lower()]
     return max(hits, key=lambda i: len(caps[i])) if hits else None
+
+# %% ../nbs/21_prompts.ipynb #a59d43db
+def describe_answer(captions:Sequence[str]) -> str:
+    "The captions told in order: `First, … Then, … Finally, …`."
+    cs = [clause(c) for c in captions]
+    if len(cs) == 1: return captions[0]
+    return " ".join([f"First, {cs[0]}.", *[f"Then, {c}." for c in cs[1:-1]], f"Finally, {cs[-1]}."])
+
+# %% ../nbs/21_prompts.ipynb #95423c29
+def _subject(caption:str) -> str:
+    "The object of a world-style caption: `A red circle grows …` -> `red circle`."
+    words = clause(caption).split()
+    return " ".join(words[1:3]) if len(words) > 3 and words[0] in ("a", "an", "the") else " ".join(words[:2])
 
 # %% ../nbs/21_prompts.ipynb #a612d08b
 NO_ANSWER = "The scenes do not say."
@@ -274,12 +287,6 @@ def parse_questions(text:str) -> list[tuple[str, str]]:
     if not out: raise ParseError("no typed questions", text)
     return out
 
-# %% ../nbs/21_prompts.ipynb #95423c29
-def _subject(caption:str) -> str:
-    "The object of a world-style caption: `A red circle grows …` -> `red circle`."
-    words = clause(caption).split()
-    return " ".join(words[1:3]) if len(words) > 3 and words[0] in ("a", "an", "the") else " ".join(words[:2])
-
 # %% ../nbs/21_prompts.ipynb #b45611fa
 def tpo_questions_rules(captions:Sequence[str]) -> str:
     "One question of each of `TPO_TYPES` about the captioned frames."
@@ -296,6 +303,21 @@ def tpo_questions_rules(captions:Sequence[str]) -> str:
         "attribute": f"What is the background when the {_subject(caps[i])} is shown?",
     }
     return "\n".join(f"Q{k} ({t}): {make[t]}" for k, t in enumerate(TPO_TYPES, 1))
+
+# %% ../nbs/21_prompts.ipynb #fe8aac34
+def open_answer_rules(captions:Sequence[str], question:str) -> str:
+    "`answer_rules`, and TPO's open question types: the clip told in order, what an object does, its background."
+    said = answer_rules(captions, question)
+    if parse_answer(said) != NO_ANSWER: return said
+    caps, q = list(captions), question.lower()
+    if "in order" in q: return f"Answer: {describe_answer(caps)}"
+    about = [c for c in caps if f"the {_subject(c).lower()} " in q]              # the scene of the object named
+    if about and "what does the" in q: return f"Answer: {about[0]}"
+    if about and "background" in q and (m := re.search(r"on an? ([\w ]+?) background", about[0])):
+        return f"Answer: The background is {m.group(1)}."
+    return said
+
+OPEN_ANSWER_TASK = Task(ANSWER, parse_answer, open_answer_rules)
 
 # %% ../nbs/21_prompts.ipynb #ccfcf95c
 TPO_QUESTIONS_TASK = Task(TPO_QUESTIONS, parse_questions, tpo_questions_rules)
@@ -349,13 +371,6 @@ def summary_rules(captions:Sequence[str]) -> str:
 TEMPLE_SUMMARY_TASK = Task(TEMPLE_SUMMARY, parse_summary, summary_rules)
 ALL_TASKS = (TEMPORAL_QA_TASK, ANSWER_TASK, MCQ_TASK, MCQ_ANSWER_TASK, JUDGE_TASK, TPO_QUESTIONS_TASK, TPO_FILTER_TASK,
              TEMPLE_SUMMARY_TASK)
-
-# %% ../nbs/21_prompts.ipynb #a59d43db
-def describe_answer(captions:Sequence[str]) -> str:
-    "The captions told in order: `First, … Then, … Finally, …`."
-    cs = [clause(c) for c in captions]
-    if len(cs) == 1: return captions[0]
-    return " ".join([f"First, {cs[0]}.", *[f"Then, {c}." for c in cs[1:-1]], f"Finally, {cs[-1]}."])
 
 # %% ../nbs/21_prompts.ipynb #c3b6b42a
 DESCRIBE, DESCRIBE_CLIP = "Describe what happens in the video in order.", "Describe the video."

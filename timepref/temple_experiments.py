@@ -10,12 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np
 from .experiments import (ARMS, E2EConfig, Store, data_for, paired_against, paper_beside_ours, run_e2e,
-                                  shared, train_arm)
+                                  score_model, shared, train_arm)
 
 # %% auto #0
 __all__ = ['TEMPLE_SCORES', 'TEMPLE_TABLE1_PAPER', 'TEMPLE_TABLE1_ELSEWHERE', 'TEMPLE_TABLE1_ARMS', 'TEMPLE_ORDERS',
-           'TEMPLE_FIG5_PAPER', 'TEMPLE_FIG4_ARMS', 'TEMPLE_FIG4_PAPER', 'temple_table1', 'temple_fig5',
-           'plot_order_changes', 'sft_log', 'temple_fig4', 'plot_sft_curves']
+           'TEMPLE_FIG5_PAPER', 'TEMPLE_FIG4_ARMS', 'TEMPLE_FIG4_PAPER', 'TEMPLE_LEVELS', 'TEMPLE_FIG6_PAPER',
+           'temple_table1', 'temple_fig5', 'plot_order_changes', 'sft_log', 'temple_fig4', 'plot_sft_curves',
+           'temple_fig6', 'plot_levels']
 
 # %% ../nbs/61_temple_experiments.ipynb #850f9b82
 TEMPLE_SCORES = {"vino_text": "Vinoground text", "vino_video": "Vinoground video", "vino_group": "Vinoground group",
@@ -118,5 +119,51 @@ def plot_sft_curves(curves, path=None):
         sns.lineplot(curves, x="step", y=k, hue="setting", ax=ax, errorbar=("pi", 100) if curves.seed.nunique() > 1 else None)
         ax.set(title=label, ylabel=""); ax.legend(fontsize=8)
     fig.tight_layout()
+    if path: fig.savefig(path, dpi=110)
+    return fig
+
+# %% ../nbs/61_temple_experiments.ipynb #99267812
+TEMPLE_LEVELS = (16, 8, 4, 2)                         # the curriculum's order: easiest first
+TEMPLE_FIG6_PAPER = ("Qwen2-VL-7B, Vinoground text: DPO on one level alone is better the easier the level; the "
+                     "curriculum rises after each stage r = 16 → 8 → 4 → 2 (figure only)")
+
+def _staged(arm:dict, cfg:E2EConfig, suite:Path) -> list[dict]:
+    "The curriculum arm's model after each stage, scored (the last stage's model is the arm's own: its scores are reused)."
+    out = []
+    for k, r in enumerate(TEMPLE_LEVELS):
+        if k == len(TEMPLE_LEVELS) - 1: sc = {x: arm[x] for x in ("scores", "chance", "n", "units")}
+        else:
+            model = Path(arm["folder"]) / "train" / f"stage-{k}-r{r}" / "model"
+            sc = score_model(model, model.parent / f"scores-{suite.name}", cfg, suite)
+        out.append({"arm": f"curriculum after r = {r}", "seed": arm["seed"], **sc})
+    return out
+
+# %% ../nbs/61_temple_experiments.ipynb #6e479a96
+def temple_fig6(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> dict:
+    """TEMPLE Fig. 6 in miniature: `table` (each level alone, the curriculum after each stage; seed means) and `paired`
+    (each against the base model); `results` holds the staged scores as arms `curriculum after r = R`."""
+    cfg = cfg or E2EConfig()
+    arms = (*(f"temple-r{r}" for r in TEMPLE_LEVELS), "temple-curriculum")
+    res = run_e2e(out, replace(cfg, arms=arms), progress=progress, store=store)
+    suite = Path(res["store"]["root"]) / res["store"]["suite"]
+    staged = [s for a in res["arms"] if a["arm"] == "temple-curriculum" and "skipped" not in a for s in _staged(a, cfg, suite)]
+    res = res | {"arms": res["arms"] + staged}
+    rows = {f"r = {r} alone": f"temple-r{r}" for r in TEMPLE_LEVELS} | {
+        f"curriculum after r = {r}": f"curriculum after r = {r}" for r in TEMPLE_LEVELS}
+    return {"table": paper_beside_ours(res, rows, {}, TEMPLE_SCORES),
+            "paired": paired_against(res, rows, ("base model",), TEMPLE_SCORES), "results": res}
+
+# %% ../nbs/61_temple_experiments.ipynb #d0ab7f85
+def plot_levels(table, score:str="Vinoground text", path=None):
+    "Fig. 6: `score` after DPO on each level alone (bars) and after each curriculum stage (line), with the base model."
+    import matplotlib.pyplot as plt, seaborn as sns
+    alone = [table.loc[f"here: r = {r} alone", score] for r in TEMPLE_LEVELS]
+    staged = [table.loc[f"here: curriculum after r = {r}", score] for r in TEMPLE_LEVELS]
+    fig, ax = plt.subplots(figsize=(5.5, 3.4)); x = [f"r = {r}" for r in TEMPLE_LEVELS]
+    sns.barplot(x=x, y=alone, color=sns.color_palette()[0], alpha=0.7, label="one level alone", ax=ax)
+    ax.plot(x, staged, "o-", color=sns.color_palette()[3], label="curriculum, after this stage")
+    ax.axhline(table.loc["here: base model", score], color="k", ls="--", lw=0.8, label="base model")
+    ax.axhline(table.loc["chance (here)", score], color="grey", ls=":", lw=0.8, label="chance")
+    ax.set(title=f"TEMPLE Fig. 6 in miniature: {score}", ylabel="%"); ax.legend(fontsize=7); fig.tight_layout()
     if path: fig.savefig(path, dpi=110)
     return fig

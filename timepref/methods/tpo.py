@@ -9,16 +9,16 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from ..collate import read_trl_jsonl, trl_row
-from ..prompts import TPO_FILTER_TASK, TPO_QUESTIONS_TASK, TPO_TYPES, ParseError
+from ..prompts import OPEN_ANSWER_TASK, TPO_FILTER_TASK, TPO_QUESTIONS_TASK, TPO_TYPES, ParseError
 from ..llm import LLM, RequestRefused, RulesLLM
-from ..records import seeded, PrefPair, VideoRecord
+from ..records import seeded, PrefPair, SFTRow, VideoRecord
 from ..perturb import PerturbationError, incomplete_frames, irrelevant_frames, relevant_window
-from ..pipeline import ItemResult, Skip, asking_step, need_record, run_items, sibling
+from ..pipeline import ItemResult, Skip, asking_step, need_record, pair_items, run_items, sibling
 from ..respond import Request, VideoResponder
 from ..video import VideoReadError, sample_indices, video_meta
 
 # %% auto #0
-__all__ = ['TPOConfig', 'frame_sets', 'frame_captions', 'tpo_step', 'tpo']
+__all__ = ['TPOConfig', 'frame_sets', 'frame_captions', 'tpo_step', 'tpo', 'tpo_sft']
 
 # %% ../../nbs/34_tpo.ipynb #f6e62732
 @dataclass
@@ -119,5 +119,32 @@ def tpo(items:list, out:str|Path, responder:VideoResponder, llm:LLM|None=None, c
     s |= {"pairs_by_kind": kinds, "filter_removed": removed,
           "filter_removed_share": round(removed / max(1, removed + s["records"]["pairs"]), 4), "model": responder.name,
           "generations": responder.generations, "llm": llm.name, "llm_stats": dict(llm.stats)}
+    sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
+    return s
+
+# %% ../../nbs/34_tpo.ipynb #11f305de
+def tpo_sft(pairs,                      # TPO's pairs file
+            out,                        # the SFT rows (TRL rows, `SFTRow`)
+            answers:str="self",         # self: the preferred answers (SFT_Self); llm: the LLM's from the captions (SFT_LLM)
+            items=None,                 # the video items the pairs were made from (their captions, for `llm`)
+            llm:LLM|None=None, progress:bool=True) -> dict:
+    "SFT rows on the questions of TPO's `pairs`, on the original video (TPO Table 2's baselines); returns the summary."
+    if answers not in ("self", "llm"): raise ValueError(f"answers must be self or llm, got {answers!r}")
+    llm, out = llm or RulesLLM(), Path(out)
+    recs = {r.id: r for _, r in (items or []) if isinstance(r, VideoRecord)}
+    if answers == "llm" and not recs: raise ValueError("answers='llm' needs items=, the videos the pairs were made from")
+    def step(item) -> ItemResult:
+        p = need_record(item, "pair")
+        if answers == "self": a = p.chosen
+        else:
+            if (rec := recs.get(p.meta.get("source"))) is None: raise Skip("no video item for the pair's source")
+            try: a = llm.run(OPEN_ANSWER_TASK, captions=[s.caption for s in rec.scenes], question=p.prompt)
+            except (ParseError, RequestRefused) as e: raise Skip(f"answer: {e.reason}")
+        meta = {"source": p.meta.get("source"), "pair": p.id, "answers": answers, "llm": llm.name if answers == "llm" else None}
+        return ItemResult().add("rows", SFTRow(f"{p.id}.sft-{answers}", p.video, p.prompt, a, f"tpo-sft-{answers}", meta=meta))
+    settings = {"method": f"tpo-sft-{answers}", "pairs": str(Path(pairs).resolve()),
+                "llm": llm.name if answers == "llm" else None, "prompt": OPEN_ANSWER_TASK.prompt.id}
+    s = run_items(pair_items(pairs), step, {"rows": out}, settings, encode=trl_row, desc=f"tpo sft ({answers})",
+                  progress=progress)
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s
