@@ -42,8 +42,8 @@ __all__ = ['ARMS', 'E2E_ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT
            'file_lock', 'Store', 'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_of',
            'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims',
            'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report', 'timewarp_data', 'timewarp_table1',
-           'timewarp_table2', 'timewarp_table3', 'paper_beside_ours', 'paired_against', 'timewarp_table5',
-           'timewarp_table6', 'timewarp_fig5', 'plot_probe_change', 'timewarp_fig4']
+           'timewarp_table2', 'timewarp_table3', 'paper_beside_ours', 'paired_against', 'compare_methods',
+           'timewarp_table5', 'timewarp_table6', 'timewarp_fig5', 'plot_probe_change', 'timewarp_fig4']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -695,14 +695,25 @@ def paired_against(res:dict, methods:dict[str, str], baselines:Sequence[str], sc
     return pd.DataFrame(out)
 
 # %% ../nbs/60_experiments.ipynb #37caf163
+def compare_methods(out,                      # folder for the run's record
+                    cfg:E2EConfig|None,       # world, base model, suite, seeds (its `arms` are set here)
+                    store,                    # shared parts (default: `out/store`)
+                    methods:dict[str, str],   # the paper's row -> our arm
+                    baselines:Sequence[str],  # the rows each method is paired against ("base model" included)
+                    scores:dict[str, str],    # the suite's scores to show
+                    paper:dict|None=None,     # the paper's numbers, as `paper_beside_ours` takes them
+                    progress:bool=False) -> dict:
+    "A paper's methods table: `methods`' arms trained and scored; `table` (the paper's rows and ours), `paired`, `results`."
+    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(methods.values())), progress=progress, store=store)
+    return {"table": paper_beside_ours(res, methods, paper or {}, scores),
+            "paired": paired_against(res, methods, baselines, scores, paper), "results": res}
+
 def timewarp_table5(out,                          # folder for the run's record and report
                     cfg:E2EConfig|None=None,      # world, base model, suite, seeds (its `arms` are set here)
                     store=None,                   # shared parts (default: `out/store`)
                     progress:bool=False) -> dict:
     "TimeWarp Table 5 in miniature: `table` (the paper's rows and ours), `paired` (each method vs SFT and DPO), `results`."
-    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(TABLE5_ARMS.values())), progress=progress, store=store)
-    return {"table": paper_beside_ours(res, TABLE5_ARMS, TABLE5_PAPER, TW_SCORES),
-            "paired": paired_against(res, TABLE5_ARMS, ("SFT", "DPO"), TW_SCORES, TABLE5_PAPER), "results": res}
+    return compare_methods(out, cfg, store, TABLE5_ARMS, ("SFT", "DPO"), TW_SCORES, TABLE5_PAPER, progress)
 
 # %% ../nbs/60_experiments.ipynb #816c4d9c
 VINO_SCORES = {"vino_text": "Vinoground text", "vino_video": "Vinoground video"}

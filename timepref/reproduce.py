@@ -138,13 +138,14 @@ def reproduce(profile:str, out, grid="experiments/grid.yaml", only:str|None=None
               jobs:int=1) -> list[dict]:
     """Run the experiments of `profile` in `grid` (names matching the glob `only`) into `out`, `jobs` at a time
     (they share `out/store`, where each part is made once); write the index and the gallery."""
-    exps = [e for e in load_grid(grid, profile) if only is None or fnmatch.fnmatch(e.name, only)]
+    grid, out = Path(grid).resolve(), Path(out).resolve()   # papermill runs each notebook in its folder (a chdir,
+    exps = [e for e in load_grid(grid, profile) if only is None or fnmatch.fnmatch(e.name, only)]   # process-wide)
     if not exps: raise ValueError(f"{grid}: no experiment of profile {profile!r} matches {only!r}")
-    Path(out).mkdir(parents=True, exist_ok=True); t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True); t0 = time.perf_counter()
     with threads_per_job(jobs), ThreadPoolExecutor(max(1, jobs)) as ex, \
          tqdm(total=len(exps), desc=profile, unit="experiment", disable=not progress) as bar:
         def one(e):
-            r = run_experiment(e, out, Path(grid).parent); bar.update(); bar.set_postfix_str(f"{e.name}: {r['status']}")
+            r = run_experiment(e, out, grid.parent); bar.update(); bar.set_postfix_str(f"{e.name}: {r['status']}")
             return r
         recs = list(ex.map(one, exps))                       # in the grid's order, whatever finished first
     write_index(out, recs, {"profile": profile, "jobs": jobs, "seconds": round(time.perf_counter() - t0, 1)})

@@ -248,8 +248,12 @@ def link_suite(out, files:SuiteFiles|dict) -> Path:
         try: rec = need_record(rec, "probe annotation")
         except Skip as e: skipped[str(e)] += 1; continue
         if len(rec.scenes) >= 4: probe += probe_items(rec); n += 1
+    if files.probe and not probe:
+        raise ValueError(f"probe: no usable video with 4+ scenes in {files.probe} (skipped: {dict(skipped) or 'none'})")
     write_jsonl(probe, out / "probe.jsonl")
     counts = {k: len(v) for k, v in _items(out, asdict(files)).items()}
+    for part, file in (("timewar", files.timewar), ("timewar_shuffled", files.timewar_shuffled), ("vinoground", files.vinoground)):
+        if file and not counts[part]: raise ValueError(f"{part}: no items in {file}")
     (out / "suite.json").write_text(json.dumps({"files": asdict(files), "items": counts,
                                                 "skipped": {"probe": dict(skipped)}}, indent=1))
     return out

@@ -9,8 +9,8 @@ import json, math, re
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
-from .experiments import (ARMS, E2EConfig, Store, data_for, paired_against, paper_beside_ours, run_e2e,
-                                  score_model, shared, train_arm)
+from .experiments import (E2EConfig, Store, compare_methods, data_for, paired_against, paper_beside_ours,
+                                  run_e2e, score_model, shared, train_arm)
 
 # %% auto #0
 __all__ = ['TEMPLE_SCORES', 'TEMPLE_TABLE1_PAPER', 'TEMPLE_TABLE1_ELSEWHERE', 'TEMPLE_TABLE1_ARMS', 'TEMPLE_ORDERS',
@@ -36,10 +36,8 @@ def temple_table1(out,                          # folder for the run's record
                   store=None,                   # shared parts (default: `out/store`)
                   progress:bool=False) -> dict:
     "TEMPLE Table 1 in miniature: `table` (the paper's rows and ours), `paired` (TEMPLE and SFT vs the base, TEMPLE vs SFT)."
-    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(TEMPLE_TABLE1_ARMS.values())), progress=progress, store=store)
-    return {"table": paper_beside_ours(res, TEMPLE_TABLE1_ARMS, TEMPLE_TABLE1_PAPER, TEMPLE_SCORES),
-            "paired": paired_against(res, TEMPLE_TABLE1_ARMS, ("base model", "SFT"), TEMPLE_SCORES, TEMPLE_TABLE1_PAPER),
-            "results": res}
+    return compare_methods(out, cfg, store, TEMPLE_TABLE1_ARMS, ("base model", "SFT"), TEMPLE_SCORES,
+                           TEMPLE_TABLE1_PAPER, progress)
 
 # %% ../nbs/61_temple_experiments.ipynb #a0d287da
 TEMPLE_ORDERS = {"SFT only": "sft", "DPO only": "temple-dpo", "SFT → DPO": "temple-sft_dpo",
@@ -49,9 +47,8 @@ TEMPLE_FIG5_PAPER = ("Qwen2-VL-7B, change from the base model on VideoMME, MLVU 
 
 # %% ../nbs/61_temple_experiments.ipynb #668d3a64
 def temple_fig5(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> dict:
-    "TEMPLE Fig. 5 in miniature: `paired` (each order minus the base model, and minus SFT → DPO), `results`."
-    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(TEMPLE_ORDERS.values())), progress=progress, store=store)
-    return {"paired": paired_against(res, TEMPLE_ORDERS, ("base model", "SFT → DPO"), TEMPLE_SCORES), "results": res}
+    "TEMPLE Fig. 5 in miniature: `paired` (each order minus the base model, and minus SFT → DPO), `table`, `results`."
+    return compare_methods(out, cfg, store, TEMPLE_ORDERS, ("base model", "SFT → DPO"), TEMPLE_SCORES, None, progress)
 
 # %% ../nbs/61_temple_experiments.ipynb #f3505611
 def _ci(s:str) -> tuple[float, float]: return tuple(float(x) for x in re.findall(r"[-+]?\d+(?:\.\d+)?", s))

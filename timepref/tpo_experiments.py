@@ -6,8 +6,7 @@ end-to-end run."""
 # %% ../nbs/62_tpo_experiments.ipynb #d3aa62ab
 from __future__ import annotations
 import math
-from dataclasses import replace
-from .experiments import E2EConfig, paired_against, paper_beside_ours, run_e2e
+from .experiments import E2EConfig, compare_methods
 
 # %% auto #0
 __all__ = ['TPO_SCORES', 'TPO_TABLE2_PAPER', 'TPO_TABLE2_ARMS', 'TPO_FIG4A_ARMS', 'TPO_FIG4A_PAPER', 'tpo_table2', 'tpo_fig4a']
@@ -36,12 +35,12 @@ def tpo_table2(out,                          # folder for the run's record
     """TPO Table 2 in miniature: `table` (ours, beside `paper`), `paired` (every model vs the base, TPO vs each
     baseline, with the paper's difference on Video-MME), `results`."""
     import pandas as pd
-    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(TPO_TABLE2_ARMS.values())), progress=progress, store=store)
-    pr = paired_against(res, TPO_TABLE2_ARMS, ("base model", "SFT_Self", "SFT_LLM", "Hound-DPO"), TPO_SCORES)
+    c = compare_methods(out, cfg, store, TPO_TABLE2_ARMS, ("base model", "SFT_Self", "SFT_LLM", "Hound-DPO"), TPO_SCORES,
+                        None, progress)
+    pr = c["paired"]
     pr = pr[pr.comparison.str.startswith("TPO − ") | pr.comparison.str.endswith(" − base model")].reset_index(drop=True)
     pr.insert(2, "Δ LongVA-7B Video-MME (paper)", [_paper_diff(c, TPO_TABLE2_PAPER) for c in pr.comparison])
-    return {"table": paper_beside_ours(res, TPO_TABLE2_ARMS, {}, TPO_SCORES), "paired": pr,
-            "paper": pd.DataFrame.from_dict(TPO_TABLE2_PAPER, orient="index"), "results": res}
+    return c | {"paired": pr, "paper": pd.DataFrame.from_dict(TPO_TABLE2_PAPER, orient="index")}
 
 # %% ../nbs/62_tpo_experiments.ipynb #e532dad5
 TPO_FIG4A_ARMS = {"TPO": "tpo", "TPO without post-filter": "tpo-unfiltered"}
@@ -49,10 +48,9 @@ TPO_FIG4A_PAPER = "LongVA: post-filtering improves TPO on LongVideoBench, MLVU a
 
 def tpo_fig4a(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> dict:
     "TPO Fig. 4a in miniature: `table` (both arms, with the pairs each trained on), `paired` (vs the base, and each other)."
-    res = run_e2e(out, replace(cfg or E2EConfig(), arms=tuple(TPO_FIG4A_ARMS.values())), progress=progress, store=store)
-    tab = paper_beside_ours(res, TPO_FIG4A_ARMS, {}, TPO_SCORES)
+    c = compare_methods(out, cfg, store, TPO_FIG4A_ARMS, ("base model", "TPO without post-filter"), TPO_SCORES, None, progress)
+    tab, res = c["table"], c["results"]
     rows = {a: [r.get("rows", 0) for r in res["arms"] if r["arm"] == arm] for a, arm in TPO_FIG4A_ARMS.items()}
     tab["pairs trained on (seed mean)"] = [sum(rows[i[6:]]) / len(rows[i[6:]]) if i[6:] in rows else math.nan
                                             for i in tab.index]
-    return {"table": tab, "paired": paired_against(res, TPO_FIG4A_ARMS, ("base model", "TPO without post-filter"), TPO_SCORES),
-            "results": res}
+    return c
