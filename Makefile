@@ -56,10 +56,10 @@ e2e: install
 
 # the reproduction grid (experiments/grid.yaml): every experiment notebook of a profile, executed and indexed
 reproduce: install
-	$(BIN)/timepref reproduce --profile cpu --out runs/cpu
+	$(BIN)/timepref reproduce --profile cpu --out runs/cpu --jobs 2
 
 reproduce-quick: install
-	$(BIN)/timepref reproduce --profile quick --out runs/quick
+	$(BIN)/timepref reproduce --profile quick --out runs/quick --jobs 2
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache _proc _docs

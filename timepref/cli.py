@@ -429,7 +429,8 @@ def _add_e2e(sub):
 def cmd_reproduce(a) -> dict:
     "Run a profile of the grid; a failed experiment makes the command fail after the index is written."
     out = a.out or f"runs/{a.profile}"
-    recs = reproduce(a.profile, out, a.grid, a.only, progress=sys.stderr.isatty(), jobs=a.jobs)
+    recs = reproduce(a.profile, out, a.grid, a.only, progress=sys.stderr.isatty(), jobs=a.jobs,
+                     threads=a.threads)
     if bad := [r for r in recs if r["status"] != "ok"]:
         raise ValueError(f"{len(bad)} of {len(recs)} experiments failed ({', '.join(r['name'] + ': ' + r['error'] for r in bad)}); "
                          f"see {out}/index.md")
@@ -443,6 +444,9 @@ def _add_reproduce(sub):
     p.add_argument("--grid", default="experiments/grid.yaml", help="the grid file")
     p.add_argument("--only", default=None, help="only the experiments whose name matches this glob")
     p.add_argument("--jobs", type=_count, default=1, help="experiments run at once (they share OUT/store, made once)")
+    p.add_argument("--threads", type=_count, default=1,
+                   help="PyTorch threads per experiment (OMP_NUM_THREADS wins if set): the trained bytes depend on it, "
+                        "not on --jobs")
     p.set_defaults(func=cmd_reproduce)
 
 # %% ../nbs/90_cli.ipynb #61b31019

@@ -36,8 +36,8 @@ from .methods.combine import combine
 from .collate import N_FRAMES, read_trl_jsonl
 
 # %% auto #0
-__all__ = ['ARMS', 'E2E_ARMS', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER', 'TABLE2_PAPER',
-           'TABLE3_PAPER', 'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER',
+__all__ = ['ARMS', 'E2E_ARMS', 'THREADED', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER',
+           'TABLE2_PAPER', 'TABLE3_PAPER', 'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER',
            'TABLE6_TEMPCOMPASS', 'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm', 'E2EConfig',
            'file_lock', 'Store', 'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_of',
            'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims',
@@ -122,14 +122,26 @@ def file_lock(path):
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 # %% ../nbs/60_experiments.ipynb #46a4f546
+THREADED = ("base", "data", "arm", "model")      # parts a model computes: their bytes depend on PyTorch's thread count
+
 class Store:
-    "A folder of shared parts, each under `kind-<digest of its content>`, made once whoever asks first."
-    def __init__(self, root): self.root = Path(root)
+    """A folder of shared parts, each under `kind-<digest of its content>`, made once whoever asks first. A part a
+    model computes (`THREADED`) is keyed by the thread count as well (`threads`, default: this process's)."""
+    def __init__(self, root, threads:int|None=None): self.root, self._threads = Path(root), threads
     def __repr__(self): return f"Store({str(self.root)!r})"
+
+    @property
+    def threads(self) -> int:
+        import torch
+        return self._threads or torch.get_num_threads()
+
+    def key(self, kind:str, content:dict) -> dict:
+        "What a part's folder is named after: its content, and for a computed part the thread count."
+        return {**content, "threads": self.threads} if kind in THREADED else content
 
     def path(self, kind:str, content:dict) -> Path:
         "Where the `kind` made from `content` (JSON-able) lives."
-        return self.root / f"{kind}-{digest(kind, content)[:16]}"
+        return self.root / f"{kind}-{digest(kind, self.key(kind, content))[:16]}"
 
     def once(self, kind:str, content:dict, make:Callable[[Path], Any], done:str) -> Path:
         "The folder of (`kind`, `content`): `make(folder)` runs, under the folder's lock, unless `folder/done` exists."
@@ -138,7 +150,8 @@ class Store:
         with file_lock(self.root / ".locks" / p.name):     # beside, not in, the store's listing
             if not (p / done).exists():
                 p.mkdir(parents=True, exist_ok=True)
-                (p / "key.json").write_text(json.dumps({"kind": kind, "content": content}, indent=1, default=str))
+                key = {"kind": kind, "content": self.key(kind, content)}
+                (p / "key.json").write_text(json.dumps(key, indent=1, default=str))
                 make(p)
         if not (p / done).exists(): raise RuntimeError(f"{p}: making {kind} left no {done}")
         return p

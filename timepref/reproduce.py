@@ -16,8 +16,8 @@ from traitlets.config import Config
 from .records import digest, file_sha256
 
 # %% auto #0
-__all__ = ['PROFILES', 'GALLERY_CSS', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index',
-           'threads_per_job', 'reproduce', 'save_result']
+__all__ = ['PROFILES', 'GALLERY_CSS', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index', 'job_threads',
+           'reproduce', 'save_result']
 
 # %% ../nbs/70_reproduce.ipynb #523ba901
 PROFILES = ("quick", "cpu", "gpu")
@@ -104,8 +104,9 @@ def write_index(out, records:list[dict], run:dict|None=None) -> Path:
     profile, jobs and wall time of this call); `out/index.html`, the same as a page linking every executed notebook."""
     out = Path(out); (out / "index.json").write_text(json.dumps(records, indent=1))
     lines = ["# Reproduction", ""]
-    if run: lines += [f"Profile `{run['profile']}`, {run['jobs']} at a time: {run['seconds']:,.0f} s of wall time in this "
-                      f"call ({sum(bool(r.get('resumed')) for r in records)} of {len(records)} experiments were done already).", ""]
+    if run: lines += [f"Profile `{run['profile']}`, {run['jobs']} at a time, {run.get('threads', '?')} thread(s) each: "
+                      f"{run['seconds']:,.0f} s of wall time in this call ({sum(bool(r.get('resumed')) for r in records)}"
+                      f" of {len(records)} experiments were done already).", ""]
     lines += ["| experiment | status | seconds | headline |", "|---|---|---|---|"]
     lines += [f"| [{r['name']}](#{r['name']}) | {r['status']} | {r['seconds']} | "
               f"{', '.join(f'{k} {v}' for k, v in r['headline'].items()) or (r['error'] or '')} |" for r in records]
@@ -125,30 +126,33 @@ def write_index(out, records:list[dict], run:dict|None=None) -> Path:
 
 # %% ../nbs/70_reproduce.ipynb #30bedd40
 @contextmanager
-def threads_per_job(jobs:int):
-    "With `jobs` experiments at once, each gets `cpus // jobs` threads (`OMP_NUM_THREADS`, unless set): no oversubscription."
+def job_threads(threads:int=1):
+    """Every experiment's kernel and training get `threads` PyTorch threads (`OMP_NUM_THREADS`, unless already set),
+    whatever the number of jobs: trained bytes depend on the thread count, never on how many experiments run at once."""
     old = os.environ.get("OMP_NUM_THREADS")
-    if jobs > 1 and old is None: os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
-    try: yield os.environ.get("OMP_NUM_THREADS")
+    if old is None: os.environ["OMP_NUM_THREADS"] = str(threads)
+    try: yield int(os.environ["OMP_NUM_THREADS"])
     finally:
         if old is None: os.environ.pop("OMP_NUM_THREADS", None)
 
 # %% ../nbs/70_reproduce.ipynb #1c3c26d4
 def reproduce(profile:str, out, grid="experiments/grid.yaml", only:str|None=None, progress:bool=True,
-              jobs:int=1) -> list[dict]:
+              jobs:int=1, threads:int=1) -> list[dict]:
     """Run the experiments of `profile` in `grid` (names matching the glob `only`) into `out`, `jobs` at a time
-    (they share `out/store`, where each part is made once); write the index and the gallery."""
+    (they share `out/store`, where each part is made once), each with `threads` PyTorch threads; write the index and
+    the gallery."""
     grid, out = Path(grid).resolve(), Path(out).resolve()   # papermill runs each notebook in its folder (a chdir,
     exps = [e for e in load_grid(grid, profile) if only is None or fnmatch.fnmatch(e.name, only)]   # process-wide)
     if not exps: raise ValueError(f"{grid}: no experiment of profile {profile!r} matches {only!r}")
     out.mkdir(parents=True, exist_ok=True); t0 = time.perf_counter()
-    with threads_per_job(jobs), ThreadPoolExecutor(max(1, jobs)) as ex, \
+    with job_threads(threads) as n, ThreadPoolExecutor(max(1, jobs)) as ex, \
          tqdm(total=len(exps), desc=profile, unit="experiment", disable=not progress) as bar:
         def one(e):
             r = run_experiment(e, out, grid.parent); bar.update(); bar.set_postfix_str(f"{e.name}: {r['status']}")
             return r
         recs = list(ex.map(one, exps))                       # in the grid's order, whatever finished first
-    write_index(out, recs, {"profile": profile, "jobs": jobs, "seconds": round(time.perf_counter() - t0, 1)})
+    run = {"profile": profile, "jobs": jobs, "threads": n, "seconds": round(time.perf_counter() - t0, 1)}
+    write_index(out, recs, run)
     return recs
 
 # %% ../nbs/70_reproduce.ipynb #efdc6332

@@ -84,13 +84,14 @@ def sft_log(arm_folder) -> dict[str, list]:
 
 # %% ../nbs/61_temple_experiments.ipynb #bc0623d9
 def temple_fig4(out, cfg:E2EConfig|None=None, store=None,
-                logging_steps:int=5) -> dict:   # log every N steps (an arm trained with other logging is another arm)
+                logging_steps:int|None=None) -> dict:  # log every N steps (default: the recipes', so the arms are the
+                                                       # other experiments'; other logging trains other arms)
     """TEMPLE Fig. 4 in miniature: `curves` (per setting, seed and logged step: SFT loss and gradient norm) and
     `table` (per setting: mean loss, last loss, mean and s.d. of the gradient norm, averaged over the seeds)."""
     import pandas as pd
     cfg, out = cfg or E2EConfig(), Path(out)
     store = store if isinstance(store, Store) else Store(store or out / "store")
-    cfg = replace(cfg, overrides=(*cfg.overrides, f"logging_steps={logging_steps}"))
+    if logging_steps: cfg = replace(cfg, overrides=(*cfg.overrides, f"logging_steps={logging_steps}"))
     world, base, _ = shared(cfg, store); rows = []
     for seed in cfg.seeds:
         d = data_for(cfg, store, world, base, seed)
@@ -100,7 +101,8 @@ def temple_fig4(out, cfg:E2EConfig|None=None, store=None,
             rows += [{"setting": setting, "seed": seed, "step": s, "loss": v, "grad_norm": gn.get(s, math.nan)}
                      for s, v in log["loss"]]
     curves = pd.DataFrame(rows, columns=["setting", "seed", "step", "loss", "grad_norm"])
-    if curves.empty: raise ValueError(f"no SFT step was logged: the stages are shorter than logging_steps={logging_steps}")
+    if curves.empty: raise ValueError(f"no SFT step was logged: the stages are shorter than logging_steps="
+                                      f"{logging_steps or 'of the recipes'}")
     per_seed = curves.groupby(["setting", "seed"]).agg(
         mean_loss=("loss", "mean"), last_loss=("loss", "last"), grad_norm_mean=("grad_norm", "mean"),
         grad_norm_sd=("grad_norm", "std"), logged_steps=("step", "count"))
