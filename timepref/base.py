@@ -17,7 +17,7 @@ from .prompts import (DESCRIBE, DESCRIBE_CLIP, FIRST, LAST, STATEMENTS, describe
 from .scoring import accuracy, score_items
 from .perturb import shuffled
 from .collate import FrameLoader, StepProgress, VideoCollator, VideoSFTCollator, trl_row, video_trl_config
-from .models import build_tiny_qwen2vl, load_video_llm, n_params
+from .models import build_tiny, load_video_llm, n_params
 from .records import MCQItem, SFTRow, VideoRecord, digest, file_sha256
 from .world import WorldConfig, load_world, make_world
 
@@ -114,7 +114,8 @@ def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, s
 @dataclass
 class BaseConfig:
     "How the base model learns the world."
-    size: str = "mini"          # preset of `build_tiny_qwen2vl`
+    size: str = "mini"          # preset of the tiny model (`timepref.models.PRESETS`: tiny, mini, small)
+    arch: str = "qwen2vl"       # its architecture (`timepref.models.TINY_BUILDERS`: qwen2vl, llava_onevision)
     n_frames: int = 16          # frames per video, spread evenly
     steps: int = 1500           # optimiser steps
     batch_size: int = 16          # examples per optimiser step
@@ -150,13 +151,14 @@ def _sft_args(cfg:BaseConfig, out:str) -> SFTConfig:
 
 # %% ../nbs/13_base.ipynb #455a51da
 def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow]=(), progress:bool=True) -> dict:
-    "SFT a fresh tiny Qwen2-VL on the world in folder `world` (and the `extra` rows); save it to `out`; return a report."
+    """SFT a fresh tiny video LLM (`cfg.arch`, `cfg.size`) on the world in folder `world` (and the `extra` rows);
+    save it to `out`; return a report."""
     cfg, out = cfg or BaseConfig(), Path(out)
     ds = world_sft_dataset(load_world(world), cfg, extra)
-    model, proc = build_tiny_qwen2vl(size=cfg.size, seed=cfg.seed)
+    model, proc = build_tiny(cfg.arch, cfg.size, seed=cfg.seed)
     col = VideoSFTCollator(proc, FrameLoader(n_frames=cfg.n_frames))
     with tempfile.TemporaryDirectory() as tmpd:
-        bar = [StepProgress(f"base model: SFT of the {cfg.size} Qwen2-VL")] if progress else []
+        bar = [StepProgress(f"base model: SFT of the {cfg.size} {cfg.arch}")] if progress else []
         trainer = SFTTrainer(
             model=model, args=_sft_args(cfg, tmpd), train_dataset=ds, processing_class=proc, data_collator=col, callbacks=bar
         )

@@ -418,7 +418,8 @@ def _add_e2e(sub):
     )
     p.add_argument("--out", required=True, help="run folder (a rerun goes on from what it holds)")
     p.add_argument("--store", default=None, help="folder of the parts runs share, keyed by content (default: OUT/store)")
-    config_args(p, E2EConfig, skip=("suite", "benchmarks", "recipes"), types={"limit": _count}, choices={"arms": ARMS})
+    config_args(p, E2EConfig, skip=("suite", "benchmarks", "recipes", "data_model"), types={"limit": _count},
+                choices={"arms": ARMS})
     p.add_argument("--recipes", nargs="+", default=[], metavar="ARM=RECIPE",
                    help="train ARM with RECIPE (a shipped name or YAML file) instead of its mini/ one, e.g. temple=temple/curriculum_sft")
     config_args(p, SuiteConfig, prefix="suite_", types={k: _count for k in ("n_videos", "vino_pairs", "probe_videos")})

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 from .base import BaseConfig, train_base_model
+from .models import PRESETS, TINY_BUILDERS
 from .suite import SuiteConfig, SuiteFiles, build_suite, link_suite, score_suite, matching_rows, suite_items
 from .probe import CATEGORIES
 from .benchmarks import load_benchmark
@@ -29,21 +30,23 @@ from .world import WorldConfig, make_world
 from .methods.timewarp import TimeWarpConfig, timewarp_explicit, timewarp_outputs
 from .methods.implicit import ImplicitConfig, timewarp_implicit
 from .methods.hound import HoundConfig, hound
-from .methods.tpo import TPOConfig, tpo, tpo_sft
+from .methods.tpo import TPOConfig, tpo, tpo_sft, tpo_subset
+from .methods.instruct import InstructConfig, instruct_sft
 from .methods.temple import TempleConfig, temple
 from .methods.kto import kto_convert
 from .methods.combine import combine
 from .collate import N_FRAMES, read_trl_jsonl
 
 # %% auto #0
-__all__ = ['ARMS', 'E2E_ARMS', 'THREADED', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES', 'TABLE1_PAPER',
-           'TABLE2_PAPER', 'TABLE3_PAPER', 'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES', 'TABLE6_PAPER',
-           'TABLE6_TEMPCOMPASS', 'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm', 'E2EConfig',
-           'file_lock', 'Store', 'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data', 'score_model', 'arm_of',
-           'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim', 'row_units', 'e2e_claims',
-           'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report', 'timewarp_data', 'timewarp_table1',
-           'timewarp_table2', 'timewarp_table3', 'paper_beside_ours', 'paired_against', 'compare_methods',
-           'timewarp_table5', 'timewarp_table6', 'timewarp_fig5', 'plot_probe_change', 'timewarp_fig4']
+__all__ = ['TPO_MIXES', 'TPO_SIZES', 'ARMS', 'E2E_ARMS', 'THREADED', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES',
+           'TABLE1_PAPER', 'TABLE2_PAPER', 'TABLE3_PAPER', 'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES',
+           'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS', 'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm',
+           'E2EConfig', 'file_lock', 'Store', 'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data',
+           'score_model', 'arm_of', 'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim',
+           'row_units', 'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report',
+           'timewarp_data', 'timewarp_table1', 'timewarp_table2', 'timewarp_table3', 'paper_beside_ours',
+           'paired_against', 'compare_methods', 'timewarp_table5', 'timewarp_table6', 'timewarp_fig5',
+           'plot_probe_change', 'timewarp_fig4']
 
 # %% ../nbs/60_experiments.ipynb #482c5fa0
 @dataclass(frozen=True)
@@ -54,24 +57,32 @@ class Arm:
     paper: str                       # the comparison in the papers
     overrides: tuple = ()            # extra `key=value` recipe overrides
 
-ARMS = {"sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT only", ("stages.0.freeze_vision=false",)),
+_SFT = ("stages.0.freeze_vision=false",)        # an SFT-only arm trains the vision tower too
+TPO_MIXES = (0, 2, 8, 10)       # TPO Fig. 4b: tenths of incomplete pairs (5, TPO's own 5:5, is `tpo`)
+TPO_SIZES = (25, 50)            # TPO Fig. 3b: percent of the TPO pairs (100 is `tpo`)
+ARMS = {"sft": Arm("mini/sft", {"sft": "explicit.sft"}, "TimeWarp Table 5: SFT on the explicit run's answers", _SFT),
         "timewarp-explicit": Arm("mini/dpo", {"pairs": "explicit"}, "TimeWarp Table 5"),
         "timewarp-kto": Arm("mini/kto", {"kto": "kto"}, "TimeWarp Table 6: KTO"),
         "timewarp-implicit": Arm("mini/dpo", {"pairs": "implicit"}, "TimeWarp Table 5"),
         "hound": Arm("mini/dpo", {"pairs": "hound"}, "TimeWarp Table 5 / TPO Table 2: Hound-DPO"),
         "combined": Arm("mini/dpo", {"pairs": "combined"}, "TimeWarp Table 5: Combined"),
         "tpo": Arm("mini/tpo", {"pairs": "tpo"}, "TPO Table 1"),
+        "temple-sft": Arm("mini/sft", {"sft": "instruct"}, "TEMPLE Table 1 / Fig. 5: SFT only", _SFT),
         "temple-dpo": Arm("mini/dpo", {"pairs": "temple"}, "TEMPLE Fig. 5: DPO only"),
         "temple-curriculum": Arm("mini/curriculum", {"pairs": "temple"}, "TEMPLE Fig. 6: curriculum"),
-        "temple-sft_dpo": Arm("mini/sft_dpo", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: SFT -> DPO"),
-        "temple-dpo_sft": Arm("mini/dpo_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE Fig. 5: DPO -> SFT"),
-        "temple": Arm("mini/curriculum_sft", {"pairs": "temple", "sft": "explicit.sft"}, "TEMPLE: curriculum -> SFT")}
-E2E_ARMS = tuple(ARMS)          # the end-to-end run's twelve; below, arms only the experiments that need them train
+        "temple-sft_dpo": Arm("mini/sft_dpo", {"pairs": "temple", "sft": "instruct"}, "TEMPLE Fig. 5: SFT -> DPO"),
+        "temple-dpo_sft": Arm("mini/dpo_sft", {"pairs": "temple", "sft": "instruct"}, "TEMPLE Fig. 5: DPO -> SFT"),
+        "temple": Arm("mini/curriculum_sft", {"pairs": "temple", "sft": "instruct"}, "TEMPLE: curriculum -> SFT")}
+E2E_ARMS = tuple(ARMS)          # the end-to-end run's thirteen; below, arms only the experiments that need them train
 ARMS |= {**{f"temple-r{r}": Arm("mini/dpo", {"pairs": "temple"}, f"TEMPLE Fig. 6: DPO on r = {r} alone",
                                 (f"stages.0.where.difficulty={r}",)) for r in (16, 8, 4, 2)},
-         "tpo-sft_self": Arm("mini/sft", {"sft": "tpo_self"}, "TPO Table 2: SFT_Self", ("stages.0.freeze_vision=false",)),
-         "tpo-sft_llm": Arm("mini/sft", {"sft": "tpo_llm"}, "TPO Table 2: SFT_LLM", ("stages.0.freeze_vision=false",)),
-         "tpo-unfiltered": Arm("mini/tpo", {"pairs": "tpo_unfiltered"}, "TPO Fig. 4a: without the post-filter")}
+         "tpo-sft_self": Arm("mini/sft", {"sft": "tpo_self"}, "TPO Table 2: SFT_Self", _SFT),
+         "tpo-sft_llm": Arm("mini/sft", {"sft": "tpo_llm"}, "TPO Table 2: SFT_LLM", _SFT),
+         "tpo-unfiltered": Arm("mini/tpo", {"pairs": "tpo_unfiltered"}, "TPO Fig. 4a: without the post-filter"),
+         **{f"tpo-mix{k}_{10 - k}": Arm("mini/tpo", {"pairs": f"tpo_mix{k}"},
+                                         f"TPO Fig. 4b: incomplete : irrelevant = {k} : {10 - k}") for k in TPO_MIXES},
+         **{f"tpo-size{k}": Arm("mini/tpo", {"pairs": f"tpo_size{k}"}, f"TPO Fig. 3b: {k} % of the pairs")
+            for k in TPO_SIZES}}
 
 # %% ../nbs/60_experiments.ipynb #3dcf8062
 @dataclass
@@ -93,6 +104,10 @@ class E2EConfig:
     videos: str|None = None             # annotated training videos (a `VideoRecord` JSONL) instead of the world's `train` split
     benchmarks: dict|None = None        # `SuiteFiles` fields: score on the benchmarks' own files instead of the world `suite`
     recipes: dict|None = None           # arm -> recipe (shipped name or YAML file) to train it with instead of its `mini/` one
+    size: str = "mini"                  # the base model's preset (`timepref.models.PRESETS`: tiny, mini, small)
+    arch: str = "qwen2vl"               # the base model's architecture (`TINY_BUILDERS`: qwen2vl, llava_onevision)
+    data_model: dict|None = None        # make the data with the base model of this config changed by these fields (e.g.
+                                        # {"size": "tiny"}) and train this one on it: TEMPLE Tables 2-3; None: its own
 
     def __post_init__(self):
         if bad := set(self.arms) - set(ARMS): raise ValueError(f"unknown arm(s) {sorted(bad)}; the arms are {', '.join(ARMS)}")
@@ -104,12 +119,18 @@ class E2EConfig:
         if isinstance(self.benchmarks, SuiteFiles): self.benchmarks = asdict(self.benchmarks)
         if self.benchmarks: self.benchmarks = asdict(SuiteFiles(**self.benchmarks))   # checked now, not after training
         if self.videos is not None and not Path(self.videos).is_file(): raise ValueError(f"videos: no such file: {self.videos}")
+        if self.size not in PRESETS: raise ValueError(f"size: no preset {self.size!r}; presets: {', '.join(PRESETS)}")
+        if self.arch not in TINY_BUILDERS:
+            raise ValueError(f"arch: unknown {self.arch!r}; the tiny ones: {', '.join(TINY_BUILDERS)}")
+        if bad := set(self.data_model or {}) - set(self.__dataclass_fields__):
+            raise ValueError(f"data_model: unknown field(s) {sorted(bad)}")
+        if self.data_model: replace(self, **self.data_model, data_model=None)     # a bad value fails now, by its name
 
     def base(self) -> BaseConfig:
         forms = dict(n_neighbour=1, n_statements=4) if self.suite_forms else {}
         return BaseConfig(
-            size="mini", steps=self.base_steps, n_frames=self.n_frames, batch_size=16, seed=self.world_seed, **forms
-        )
+            size=self.size, arch=self.arch, steps=self.base_steps, n_frames=self.n_frames, batch_size=16,
+            seed=self.world_seed, **forms)
 
 # %% ../nbs/60_experiments.ipynb #0e900819
 @contextmanager
@@ -177,8 +198,10 @@ def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path|None, 
     if cfg.model is None or cfg.videos is None:
         wc = WorldConfig(n_videos=cfg.n_videos, seed=cfg.world_seed)
         world = store.once("world", asdict(wc), lambda p: make_world(p, wc, progress=progress), "world.json")
+    bc = asdict(cfg.base())
+    if bc["arch"] == "qwen2vl": del bc["arch"]        # named as before there was a choice: older stores still serve
     base = cfg.model or store.once(
-        "base", {"world": world.name, "config": asdict(cfg.base()), "suite_forms": cfg.suite_forms},
+        "base", {"world": world.name, "config": bc, "suite_forms": cfg.suite_forms},
         lambda p: train_base_model(world, p, cfg.base(), _extra(cfg, world, p, progress), progress=progress),
         "base_report.json")
     return world, base, suite_in(cfg, store, progress)
@@ -189,9 +212,11 @@ def base_scores_dir(base, store:Store, suite) -> Path:
     return home / f"scores-{Path(suite).name}"
 
 # %% ../nbs/60_experiments.ipynb #dc7c9a82
+def _name(model) -> str: return Path(model).name if isinstance(model, Path) else str(model)   # store folder or hub id
+
 def data_for(cfg:E2EConfig, store:Store, world, base, seed:int) -> Data:
     "The data files of one seed, made from `base` on `world` or `cfg.videos` (a store folder of their own)."
-    key = {"base": Path(base).name if isinstance(base, Path) else str(base), "seed": seed, "limit": cfg.limit,
+    key = {"base": _name(base), "seed": seed, "limit": cfg.limit,
            "n_frames": cfg.n_frames, "batch_size": cfg.batch_size}
     if cfg.videos: key["videos"] = file_sha256(cfg.videos)
     return Data(store.once("data", key, lambda p: None, "key.json"), world, base, seed, cfg)
@@ -238,8 +263,8 @@ def _explicit(d:Data, p:Path) -> dict: return timewarp_explicit(d.items, p, cfg=
 def _implicit(d:Data, p:Path) -> dict: return timewarp_implicit(d.items, p, d.responder(), ImplicitConfig(seed=d.seed), batch_size=d.cfg.batch_size, progress=False)
 
 # %% ../nbs/60_experiments.ipynb #69236876
-def _tpo(d:Data, p:Path, post_filter:bool=True) -> dict:
-    return tpo(d.items, p, d.responder(), cfg=TPOConfig(seed=d.seed, post_filter=post_filter), batch_size=d.cfg.batch_size,
+def _tpo(d:Data, p:Path, **cfg) -> dict:
+    return tpo(d.items, p, d.responder(), cfg=TPOConfig(seed=d.seed, **cfg), batch_size=d.cfg.batch_size,
                progress=False)
 
 # %% ../nbs/60_experiments.ipynb #c0d2c069
@@ -267,9 +292,12 @@ DATA: dict[str, Callable[[Data, Path], dict]] = {
     "explicit": _explicit, "implicit": _implicit, "hound": _hound, "tpo": _tpo, "temple": _temple, "kto": _kto,
     "combined": _combined, "tpo_unfiltered": lambda d, p: _tpo(d, p, post_filter=False),
     "tpo_self": lambda d, p: tpo_sft(d.path("tpo"), p, "self", progress=False),
-    "tpo_llm": lambda d, p: tpo_sft(d.path("tpo"), p, "llm", d.items, progress=False)}
+    "tpo_llm": lambda d, p: tpo_sft(d.path("tpo"), p, "llm", d.items, progress=False),
+    "instruct": lambda d, p: instruct_sft(d.items, p, InstructConfig(seed=d.seed), progress=False),
+    **{f"tpo_mix{k}": (lambda k: lambda d, p: _tpo(d, p, incomplete_share=k / 10))(k) for k in TPO_MIXES},
+    **{f"tpo_size{k}": (lambda k: lambda d, p: tpo_subset(d.path("tpo"), p, k / 100, d.seed))(k) for k in TPO_SIZES}}
 DATA_NEEDS = {"kto": ("explicit",), "combined": ("hound", "explicit", "implicit"), "tpo_self": ("tpo",),
-              "tpo_llm": ("tpo",)}                                        # data made from other data
+              "tpo_llm": ("tpo",), **{f"tpo_size{k}": ("tpo",) for k in TPO_SIZES}}   # data made from other data
 
 # %% ../nbs/60_experiments.ipynb #78a55fac
 SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "TimeWar accuracy, shuffled videos",
@@ -304,10 +332,12 @@ def arm_overrides(arm:Arm, files:dict[str, Path], base_model, out, seed:int, cfg
 
 # %% ../nbs/60_experiments.ipynb #edba528a
 def train_arm(name:str, data:Data, base_model, store:Store, cfg:E2EConfig) -> tuple[Path, dict]:
-    "Train arm `name` on `data` (once per content: the arm, its data, the overrides, frames and launcher); its folder and record."
+    """Train arm `name` on `data`, from `base_model` (the model that made the data, or another: TEMPLE Tables 2-3), once
+    per content (the arm, its data, the start model, the overrides, frames and launcher); its folder and record."""
     arm = arm_of(name, cfg)
     key = {"arm": asdict(arm), "data": data.folder.name, "overrides": list(cfg.overrides), "n_frames": cfg.n_frames,
            "accelerate_config": cfg.accelerate_config}
+    if str(base_model) != str(data.base_model): key["model"] = _name(base_model)   # trained on another model's data
 
     def make(p:Path):
         files = {k: data.path(v) for k, v in arm.vars.items()}
@@ -354,16 +384,18 @@ def run_e2e(out,                        # the run's folder: config, record, repo
     )
     say("world, base model and held-out suite"); world, base, suite = shared(cfg, store, progress)
     before = score_model(base, base_scores_dir(base, store, suite), cfg, suite)
+    src = replace(cfg, **cfg.data_model, data_model=None) if cfg.data_model else cfg   # whose base makes the data
+    data_base = shared(src, store, progress)[1] if cfg.data_model else base
     arms, data = [], {}
     bar = tqdm([(s, a) for s in cfg.seeds for a in cfg.arms], desc="arms", unit="arm", disable=not progress)
     for seed, name in bar:
         bar.set_description(f"seed {seed}: {name}"); say(f"seed {seed}: {name}")
-        d = data.get(seed) or data.setdefault(seed, data_for(cfg, store, world, base, seed))
+        d = data.get(seed) or data.setdefault(seed, data_for(src, store, world, data_base, seed))
         arms.append(run_arm(name, d, base, store, cfg, suite))
     res = {
         "config": asdict(cfg),
         "store": {"root": str(store.root), "world": world and world.name,
-                  "base_model": base.name if isinstance(base, Path) else base, "suite": suite.name},
+                  "base_model": _name(base), "data_model": _name(data_base), "suite": suite.name},
         "base_model": {
             k: v
             for k, v in json.loads((base / "base_report.json").read_text()).items()
@@ -445,11 +477,13 @@ CLAIMS = [
     Claim("TPO Table 2", "tpo", "hound", "timewar",
           "Video-MME (avg, no subtitles), LongVA: 55.1 (TPO) vs 53.7 (Hound-DPO*); TimeWar stands in"),
     Claim("TEMPLE Table 1", "temple", "base model", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.0"),
-    Claim("TEMPLE Table 1", "temple", "sft", "vino_text", "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.6 (SFT)"),
+    Claim("TEMPLE Table 1", "temple", "temple-sft", "vino_text",
+          "Vinoground text, Qwen2-VL-7B: 37.2 (TEMPLE) vs 34.6 (SFT)"),
     Claim("TEMPLE Fig. 5", "temple-dpo_sft", "temple-sft_dpo", "vino_text",
           "Vinoground text: DPO before SFT above SFT before DPO (figure)"),
     Claim(
-        "TEMPLE Fig. 5", "temple-dpo_sft", "sft", "vino_text", "Vinoground text: DPO before SFT above SFT only (figure)"
+        "TEMPLE Fig. 5", "temple-dpo_sft", "temple-sft", "vino_text",
+        "Vinoground text: DPO before SFT above SFT only (figure)"
     ),
     Claim("TEMPLE Fig. 6", "temple-curriculum", "temple-dpo", "vino_text",
           "Vinoground text: the curriculum above DPO on one mix of levels (figure)"),

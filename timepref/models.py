@@ -16,9 +16,9 @@ from transformers import (AutoModelForImageTextToText, AutoProcessor, PreTrained
 from .world import BACKGROUNDS, COLOURS, EVENTS, SHAPES, SceneSpec
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PRESETS', 'LLAVA_CHAT_TEMPLATE', 'load_video_llm', 'world_corpus',
+__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PRESETS', 'LLAVA_CHAT_TEMPLATE', 'TINY_BUILDERS', 'load_video_llm', 'world_corpus',
            'train_tokenizer', 'build_processor', 'TinyPreset', 'tiny_qwen2vl_config', 'build_tiny_qwen2vl', 'n_params',
-           'build_tiny_llava_onevision']
+           'build_tiny_llava_onevision', 'build_tiny']
 
 # %% ../nbs/10_models.ipynb #b3656c3e
 def _dtype(dtype) -> torch.dtype|str:
@@ -118,7 +118,8 @@ class TinyPreset:
     vocab_size: int = 1024
 
 PRESETS = {"tiny": TinyPreset(64, 2, 4, 2, 128, 2, 32, 2),
-           "mini": TinyPreset(128, 4, 4, 2, 384, 2, 64, 2)}
+           "mini": TinyPreset(128, 4, 4, 2, 384, 2, 64, 2),
+           "small": TinyPreset(192, 4, 4, 2, 576, 2, 64, 2)}     # TEMPLE Table 3's third size
 
 # %% ../nbs/10_models.ipynb #eec9a7ff
 def _mrope_section(head_dim:int) -> list[int]:
@@ -208,3 +209,12 @@ def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:I
     model.generation_config.pad_token_id = ids["pad_token_id"]
     if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
     return model.eval(), processor
+
+# %% ../nbs/10_models.ipynb #dfa6bce8
+TINY_BUILDERS = {"qwen2vl": build_tiny_qwen2vl, "llava_onevision": build_tiny_llava_onevision}
+
+def build_tiny(arch:str="qwen2vl", size:str="tiny", **kw):
+    "A randomly initialised tiny video LLM of architecture `arch` (`TINY_BUILDERS`), preset `size`: (model, processor)."
+    if arch not in TINY_BUILDERS: raise ValueError(f"unknown architecture {arch!r}; tiny ones: {list(TINY_BUILDERS)}")
+    if size not in PRESETS: raise ValueError(f"unknown size {size!r}; presets: {list(PRESETS)}")
+    return TINY_BUILDERS[arch](size=size, **kw)

@@ -15,8 +15,9 @@ from .experiments import (E2EConfig, Store, compare_methods, data_for, paired_ag
 # %% auto #0
 __all__ = ['TEMPLE_SCORES', 'TEMPLE_TABLE1_PAPER', 'TEMPLE_TABLE1_ELSEWHERE', 'TEMPLE_TABLE1_ARMS', 'TEMPLE_ORDERS',
            'TEMPLE_FIG5_PAPER', 'TEMPLE_FIG4_ARMS', 'TEMPLE_FIG4_PAPER', 'TEMPLE_LEVELS', 'TEMPLE_FIG6_PAPER',
+           'TEMPLE_TABLE2_PAPER', 'TEMPLE_TABLE3_PAPER', 'TEMPLE_TABLE2_MODELS', 'TEMPLE_TABLE3_MODELS',
            'temple_table1', 'temple_fig5', 'plot_order_changes', 'sft_log', 'temple_fig4', 'plot_sft_curves',
-           'temple_fig6', 'plot_levels']
+           'temple_fig6', 'plot_levels', 'temple_transfer']
 
 # %% ../nbs/61_temple_experiments.ipynb #850f9b82
 TEMPLE_SCORES = {"vino_text": "Vinoground text", "vino_video": "Vinoground video", "vino_group": "Vinoground group",
@@ -28,7 +29,7 @@ TEMPLE_TABLE1_ELSEWHERE = {   # TEMPLE Table 1's other columns (%), benchmarks t
     "Qwen2-VL-7B": {"base model": {"VideoMME": 60.4, "MLVU": 64.5, "TempCompass mc": 69.6},
                     "SFT": {"VideoMME": 60.7, "MLVU": 64.6, "TempCompass mc": 70.8},
                     "TEMPLE": {"VideoMME": 61.0, "MLVU": 65.8, "TempCompass mc": 71.4}}}
-TEMPLE_TABLE1_ARMS = {"SFT": "sft", "TEMPLE": "temple"}     # the paper's row -> our arm
+TEMPLE_TABLE1_ARMS = {"SFT": "temple-sft", "TEMPLE": "temple"}     # the paper's row -> our arm
 
 # %% ../nbs/61_temple_experiments.ipynb #9f2aacb6
 def temple_table1(out,                          # folder for the run's record
@@ -40,7 +41,7 @@ def temple_table1(out,                          # folder for the run's record
                            TEMPLE_TABLE1_PAPER, progress)
 
 # %% ../nbs/61_temple_experiments.ipynb #a0d287da
-TEMPLE_ORDERS = {"SFT only": "sft", "DPO only": "temple-dpo", "SFT → DPO": "temple-sft_dpo",
+TEMPLE_ORDERS = {"SFT only": "temple-sft", "DPO only": "temple-dpo", "SFT → DPO": "temple-sft_dpo",
                  "DPO → SFT": "temple-dpo_sft", "TEMPLE (curriculum → SFT)": "temple"}   # Fig. 5's bars -> our arms
 TEMPLE_FIG5_PAPER = ("Qwen2-VL-7B, change from the base model on VideoMME, MLVU and Vinoground text: Pre-SFT "
                      "Alignment (DPO → SFT) above every other order on all three (figure; values not in the text)")
@@ -72,7 +73,7 @@ def plot_order_changes(paired, baseline:str="base model", path=None):
     return fig
 
 # %% ../nbs/61_temple_experiments.ipynb #b9150af5
-TEMPLE_FIG4_ARMS = {"without Pre-SFT Alignment": "sft", "with Pre-SFT Alignment": "temple-dpo_sft"}
+TEMPLE_FIG4_ARMS = {"without Pre-SFT Alignment": "temple-sft", "with Pre-SFT Alignment": "temple-dpo_sft"}
 TEMPLE_FIG4_PAPER = "Qwen2-VL: with Pre-SFT Alignment the SFT loss is lower and its gradient norm more stable (figure only)"
 
 def sft_log(arm_folder) -> dict[str, list]:
@@ -166,3 +167,50 @@ def plot_levels(table, score:str="Vinoground text", path=None):
     ax.set(title=f"TEMPLE Fig. 6 in miniature: {score}", ylabel="%"); ax.legend(fontsize=7); fig.tight_layout()
     if path: fig.savefig(path, dpi=110)
     return fig
+
+# %% ../nbs/61_temple_experiments.ipynb #2f0bde31
+TEMPLE_TABLE2_PAPER = {   # Vinoground text / video / group (%), DPO data made by Qwen2-VL-7B
+    "Qwen2.5-VL-7B": {"base model": (41.6, 34.6, 17.6, math.nan), "SFT": (42.8, 28.8, 14.6, math.nan),
+                      "TEMPLE (other model's data)": (44.2, 25.8, 12.4, math.nan)},
+    "InternVL2.5-8B": {"base model": (42.6, 23.8, 10.2, math.nan), "SFT": (42.8, 24.4, 10.2, math.nan),
+                       "TEMPLE (other model's data)": (45.0, 24.4, 10.4, math.nan)}}
+TEMPLE_TABLE3_PAPER = {   # Vinoground text / video / group (%)
+    "Qwen2-VL-7B": {"base model": (34.0, 26.6, 10.6, math.nan), "SFT": (34.6, 26.6, 9.6, math.nan),
+                    "TEMPLE (other model's data)": (37.4, 28.2, 12.4, math.nan)},      # the 2B's data
+    "Qwen2-VL-2B": {"base model": (26.4, 24.6, 6.2, math.nan), "SFT": (27.4, 26.0, 5.4, math.nan),
+                    "TEMPLE (other model's data)": (26.0, 24.6, 6.2, math.nan)}}       # the 7B's data
+TEMPLE_TABLE2_MODELS = {"Qwen2-VL": {}, "LLaVA-OneVision": {"arch": "llava_onevision"}}   # label -> E2EConfig fields
+TEMPLE_TABLE3_MODELS = {"tiny": {"size": "tiny"}, "mini": {}, "small": {"size": "small"}}
+
+# %% ../nbs/61_temple_experiments.ipynb #fbeb0c40
+def temple_transfer(out, cfg:E2EConfig|None=None, store=None,
+                    models:dict|None=None,          # label -> E2EConfig fields of each model (default: Table 3's sizes)
+                    paper:dict|None=None, progress:bool=False) -> dict:
+    """TEMPLE Tables 2-3 in miniature: every model of `models` trained with SFT and with TEMPLE on the pairs of every
+    model (itself included). `table` (rows `target: method`, the paper's rows first), `paired` (per target: each TEMPLE
+    row minus the base, SFT and the self-generated TEMPLE), `results` (per target, the run with each source's arms)."""
+    import pandas as pd
+    cfg, out, models = cfg or E2EConfig(), Path(out), models or TEMPLE_TABLE3_MODELS
+    store = store if isinstance(store, Store) else Store(store or out / "store")
+    slug = lambda s: re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
+    tables, paired, results = [], [], {}
+    for t, fields in models.items():
+        tcfg = replace(cfg, **fields, data_model=None)
+        res = run_e2e(out / slug(t), replace(tcfg, arms=("temple-sft", "temple")), progress=progress, store=store)
+        res = {**res, "arms": list(res["arms"])}; rows = {"SFT": "temple-sft", f"TEMPLE ({t} data)": "temple"}
+        for s, src in models.items():
+            if s == t: continue
+            made_by = {"size": cfg.size, "arch": cfg.arch, **src}                  # the source model, in full
+            other = run_e2e(out / f"{slug(t)}-from-{slug(s)}", replace(tcfg, arms=("temple",), data_model=made_by),
+                            progress=progress, store=store)
+            res["arms"] += [a | {"arm": f"temple ← {s}"} for a in other["arms"]]
+            rows[f"TEMPLE ({s} data)"] = f"temple ← {s}"
+        results[t] = res
+        tab = paper_beside_ours(res, rows, {}, TEMPLE_SCORES).drop(index="chance (here)")
+        tables.append(tab.rename(index=lambda i: f"{t}: {i.removeprefix('here: ')}"))
+        pr = paired_against(res, rows, ("base model", "SFT", f"TEMPLE ({t} data)"), TEMPLE_SCORES)
+        paired.append(pr.assign(target=t))
+    chance = {TEMPLE_SCORES[s]: 100 * next(iter(results.values()))["before"]["chance"][s] for s in TEMPLE_SCORES}
+    ours = pd.concat([pd.DataFrame([chance], index=["chance (here)"]), *tables])
+    theirs = paper_beside_ours(next(iter(results.values())), {}, paper or {}, TEMPLE_SCORES).iloc[:-2]
+    return {"table": pd.concat([theirs, ours]), "paired": pd.concat(paired, ignore_index=True), "results": results}

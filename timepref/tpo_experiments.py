@@ -6,10 +6,23 @@ end-to-end run."""
 # %% ../nbs/62_tpo_experiments.ipynb #d3aa62ab
 from __future__ import annotations
 import math
-from .experiments import E2EConfig, compare_methods
+import json
+from dataclasses import replace
+from pathlib import Path
+import numpy as np
+from dataclasses import asdict
+from .niah import NiahConfig, load_niah, make_world_niah, niah_table, score_niah
+from .records import file_sha256
+from .stats import paired
+from .experiments import (E2EConfig, Store, TPO_MIXES, TPO_SIZES, base_scores_dir, compare_methods, file_lock,
+                                  paired_against,
+                                  paper_beside_ours, score_model, shared)
 
 # %% auto #0
-__all__ = ['TPO_SCORES', 'TPO_TABLE2_PAPER', 'TPO_TABLE2_ARMS', 'TPO_FIG4A_ARMS', 'TPO_FIG4A_PAPER', 'tpo_table2', 'tpo_fig4a']
+__all__ = ['TPO_SCORES', 'TPO_TABLE2_PAPER', 'TPO_TABLE2_ARMS', 'TPO_FIG4A_ARMS', 'TPO_FIG4A_PAPER', 'TPO_TABLE1_PAPER',
+           'TPO_TABLE1_BENCHES', 'TPO_FIG3A_PAPER', 'TPO_FIG3B_ARMS', 'TPO_FIG3B_PAPER', 'TPO_FIG4B_ARMS',
+           'TPO_FIG4B_PAPER', 'TPO_FIG5_PAPER', 'tpo_table2', 'tpo_fig4a', 'tpo_table1', 'tpo_fig3a', 'plot_by_setting',
+           'tpo_fig3b', 'tpo_fig4b', 'tpo_fig5']
 
 # %% ../nbs/62_tpo_experiments.ipynb #30de88b4
 TPO_SCORES = {"timewar": "TimeWar normal", "vino_text": "Vinoground text", "vino_video": "Vinoground video",
@@ -54,3 +67,139 @@ def tpo_fig4a(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> 
     tab["pairs trained on (seed mean)"] = [sum(rows[i[6:]]) / len(rows[i[6:]]) if i[6:] in rows else math.nan
                                             for i in tab.index]
     return c
+
+# %% ../nbs/62_tpo_experiments.ipynb #35af6e7e
+TPO_TABLE1_PAPER = {  # TPO Table 1 (%): LongVideoBench, MLVU (M-avg), Video-MME average without subtitles
+    "LongVA-7B": {"base model": (51.3, 58.8, 52.6), "TPO": (54.2, 61.7, 55.1)},
+    "LLaVA-Video-7B": {"base model": (58.2, 70.8, 63.3), "TPO": (60.1, 71.1, 65.6)}}
+TPO_TABLE1_BENCHES = ("LongVideoBench", "MLVU", "Video-MME")
+
+def tpo_table1(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> dict:
+    "TPO Table 1 in miniature: `table` (base and TPO here), `paired` (TPO − base), `paper` (its rows and differences)."
+    import pandas as pd
+    c = compare_methods(out, cfg, store, {"TPO": "tpo"}, ("base model",), TPO_SCORES, None, progress)
+    paper = pd.DataFrame({f"{m}: {r}": dict(zip(TPO_TABLE1_BENCHES, v)) for m, by in TPO_TABLE1_PAPER.items()
+                          for r, v in by.items()}).T
+    for m, by in TPO_TABLE1_PAPER.items():
+        paper.loc[f"{m}: TPO − base model"] = np.subtract(by["TPO"], by["base model"]).round(2)
+    return c | {"paper": paper}
+
+# %% ../nbs/62_tpo_experiments.ipynb #b0246b75
+TPO_FIG3A_PAPER = ("LongVA on MLVU, 16 to 128 frames: the base model declines past 64 frames, LongVA-TPO improves "
+                   "with every increase (figure only)")
+
+def _at_frames(res:dict, cfg:E2EConfig, store:Store, n:int) -> dict:
+    "`res` (a run's record) with the base model and every trained arm scored on `n` frames instead."
+    _, base, suite = shared(cfg, store)
+    tag, fcfg = ("" if n == cfg.n_frames else f"-f{n}"), replace(cfg, n_frames=n)
+    bdir = base_scores_dir(base, store, suite)
+    before = score_model(base, bdir.with_name(bdir.name + tag), fcfg, suite)
+    arms = [a if "skipped" in a else
+            a | score_model(a["final_model"], Path(a["folder"]) / f"scores-{suite.name}{tag}", fcfg, suite)
+            for a in res["arms"]]
+    return res | {"before": before, "arms": arms}
+
+def tpo_fig3a(out, cfg:E2EConfig|None=None, store=None,
+              frames:tuple=(4, 8, 16),          # frames per video at evaluation (training keeps `cfg.n_frames`)
+              progress:bool=False) -> dict:
+    "TPO Fig. 3a in miniature: `table` (per frame count: base and TPO), `paired` (TPO − base at each), `results`."
+    import pandas as pd
+    cfg, out = cfg or E2EConfig(), Path(out)
+    store = store if isinstance(store, Store) else Store(store or out / "store")
+    res = compare_methods(out, cfg, store, {"TPO": "tpo"}, ("base model",), TPO_SCORES, None, progress)["results"]
+    tabs, prs = [], []
+    for n in frames:
+        r = _at_frames(res, cfg, store, n)
+        tabs.append(paper_beside_ours(r, {"TPO": "tpo"}, {}, TPO_SCORES).drop(index="chance (here)")
+                    .rename(index=lambda i: f"{i.removeprefix('here: ')}, {n} frames"))
+        prs.append(paired_against(r, {"TPO": "tpo"}, ("base model",), TPO_SCORES).assign(frames=n))
+    chance = paper_beside_ours(res, {}, {}, TPO_SCORES).loc[["chance (here)"]]
+    return {"table": pd.concat([chance, *tabs]), "paired": pd.concat(prs, ignore_index=True), "results": res}
+
+# %% ../nbs/62_tpo_experiments.ipynb #eef47517
+def plot_by_setting(table, settings:dict[str, list[str]], score:str, xlabel:str, title:str, path=None):
+    "A score (%) against a setting (x), one line per model: `settings` maps a model to its table rows, in x order."
+    import matplotlib.pyplot as plt, seaborn as sns
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    for model, rows in settings.items():
+        x = [r.rsplit(", ", 1)[-1] for r in rows]
+        sns.lineplot(x=x, y=[table.loc[r, score] for r in rows], marker="o", label=model, ax=ax, sort=False)
+    ax.axhline(table.loc["chance (here)", score], color="grey", ls=":", lw=0.8, label="chance")
+    ax.set(xlabel=xlabel, ylabel=f"{score} (%)", title=title); ax.legend(fontsize=7); fig.tight_layout()
+    if path: fig.savefig(path, dpi=110)
+    return fig
+
+# %% ../nbs/62_tpo_experiments.ipynb #695ed241
+TPO_FIG3B_ARMS = {**{f"{k} % of the pairs": f"tpo-size{k}" for k in TPO_SIZES}, "100 % of the pairs": "tpo"}
+TPO_FIG3B_PAPER = ("LongVA-TPO on 2k, 5k and 10k pairs: LongVideoBench, MLVU and Video-MME rise with every increase "
+                   "(figure)")
+TPO_FIG4B_ARMS = {f"{k}:{10 - k}": ("tpo" if k == 5 else f"tpo-mix{k}_{10 - k}") for k in sorted((*TPO_MIXES, 5))}
+TPO_FIG4B_PAPER = ("LongVA-TPO with incomplete : irrelevant pairs at 10:0, 8:2, 5:5, 2:8, 0:10 of a fixed total: "
+                   "best at 5:5 (figure)")
+
+def _with_pairs(c:dict, methods:dict[str, str]) -> dict:
+    "`c` (a `compare_methods` result) with the pairs each method trained on (seed mean) as a column of its table."
+    tab, res = c["table"], c["results"]
+    rows = {m: [r.get("rows", 0) for r in res["arms"] if r["arm"] == arm] for m, arm in methods.items()}
+    tab["pairs trained on (seed mean)"] = [float(np.mean(rows[i[6:]])) if i[6:] in rows else math.nan
+                                            for i in tab.index]
+    return c
+
+def tpo_fig3b(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> dict:
+    "TPO Fig. 3b in miniature: `table` (each data size, with its pairs), `paired` (each vs the base, and vs the next)."
+    base = ("base model", *list(TPO_FIG3B_ARMS)[:-1])
+    c = compare_methods(out, cfg, store, TPO_FIG3B_ARMS, base, TPO_SCORES, None, progress)
+    return _with_pairs(c, TPO_FIG3B_ARMS)
+
+# %% ../nbs/62_tpo_experiments.ipynb #c1af6750
+def tpo_fig4b(out, cfg:E2EConfig|None=None, store=None, progress:bool=False) -> dict:
+    "TPO Fig. 4b in miniature: `table` (each incomplete : irrelevant mix, with its pairs), `paired` (vs base and 5:5)."
+    c = compare_methods(out, cfg, store, TPO_FIG4B_ARMS, ("base model", "5:5"), TPO_SCORES, None, progress)
+    return _with_pairs(c, TPO_FIG4B_ARMS)
+
+# %% ../nbs/62_tpo_experiments.ipynb #4663bf0d
+TPO_FIG5_PAPER = ("LongVA vs LongVA-TPO on V-NIAH (five image QAs in haystacks up to 3 hours): higher accuracy after "
+                  "TPO across lengths and depths (heatmaps only)")
+
+def _niah_rows(model, home:Path, items, tag:str, cfg:E2EConfig) -> list[dict]:
+    "The model's rows on the NIAH items, scored once and kept in `home/niah-<tag>.json`."
+    f = Path(home) / f"niah-{tag}-f{cfg.n_frames}.json"
+    with file_lock(f):
+        if f.exists(): return json.loads(f.read_text())
+        rows = [{"id": r["id"], "correct": bool(r["correct"])}
+                for r in score_niah(model, items, cfg.n_frames, cfg.batch_size)]
+        f.write_text(json.dumps(rows)); return rows
+
+def tpo_fig5(out, cfg:E2EConfig|None=None, store=None,
+             niah:NiahConfig|dict|None=None,    # the world's NIAH items (default `NiahConfig()`)
+             items_file=None,                   # or a NIAH file of your own (`load_niah`: needles in real haystacks)
+             progress:bool=False) -> dict:
+    """TPO Fig. 5 in miniature: `tables` (depth × length accuracy, `base model` and `TPO` (seed mean)), `paired` (TPO −
+    base over every item, clustered by haystack), `items` (how many, from which file), `results`."""
+    import pandas as pd
+    cfg, out = cfg or E2EConfig(), Path(out)
+    store = store if isinstance(store, Store) else Store(store or out / "store")
+    if items_file is None:
+        nc = niah if isinstance(niah, NiahConfig) else NiahConfig(**(niah or {}))
+        folder = store.once("niah", asdict(nc), lambda p: make_world_niah(p, nc, progress=progress), "niah.jsonl")
+        items_file = folder / "niah.jsonl"
+    items, tag = load_niah(items_file), file_sha256(items_file)[:16]
+    res = compare_methods(out, cfg, store, {"TPO": "tpo"}, ("base model",), TPO_SCORES, None, progress)["results"]
+    _, base, suite = shared(cfg, store)
+    before = _niah_rows(base, base_scores_dir(base, store, suite).parent, items, tag, cfg)
+    after = {a["seed"]: _niah_rows(a["final_model"], Path(a["folder"]), items, tag, cfg)
+             for a in res["arms"] if "skipped" not in a}
+    tables = {"base model": niah_table(items, before)}
+    if after: tables["TPO"] = niah_table(items, [r for rows in after.values() for r in rows])
+    group = {it.id: it.group or it.video for it in items}
+    units = lambda rows_by: {i: (float(np.mean([rows[k]["correct"] for rows in rows_by])), group[i])
+                             for k, i in enumerate(it.id for it in items)}
+    prs = []
+    if after:
+        r = paired(units(list(after.values())), units([before]))
+        prs.append({"comparison": "TPO − base model", "score": "NIAH accuracy", "Δ here": 100 * r["diff"],
+                    "95 % CI": f"[{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}]", "p": r["p"],
+                    "MDD": 100 * r["mdd"], "resolved": r["p"] < 0.05})
+    out.mkdir(parents=True, exist_ok=True)
+    return {"tables": tables, "paired": pd.DataFrame(prs), "results": res,
+            "items": {"n": len(items), "file": str(items_file), "haystacks": len(set(group.values()))}}

@@ -18,7 +18,7 @@ from ..respond import Request, VideoResponder
 from ..video import VideoReadError, sample_indices, video_meta
 
 # %% auto #0
-__all__ = ['TPOConfig', 'frame_sets', 'frame_captions', 'tpo_step', 'tpo', 'tpo_sft']
+__all__ = ['TPOConfig', 'frame_sets', 'frame_captions', 'tpo_step', 'tpo', 'tpo_sft', 'tpo_subset']
 
 # %% ../../nbs/34_tpo.ipynb #f6e62732
 @dataclass
@@ -148,3 +148,14 @@ def tpo_sft(pairs,                      # TPO's pairs file
                   progress=progress)
     sibling(out, "summary", ".json").write_text(json.dumps(s, indent=1))
     return s
+
+# %% ../../nbs/34_tpo.ipynb #ae50c045
+def tpo_subset(pairs, out, share:float, seed:int=0) -> dict:
+    "A seeded `share` of the pairs in `pairs`, written to `out` in their order; smaller shares nest in larger ones."
+    if not 0 < share <= 1: raise ValueError(f"share must be in (0, 1], got {share}")
+    lines = [l for l in Path(pairs).read_text(encoding="utf-8").splitlines() if l.strip()]
+    order = list(range(len(lines))); seeded("tpo-subset", seed).shuffle(order)
+    keep = sorted(order[:round(share * len(lines))])
+    out = Path(out); tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text("".join(lines[k] + "\n" for k in keep), encoding="utf-8"); tmp.replace(out)
+    return {"pairs": len(lines), "kept": len(keep), "share": share, "seed": seed}
