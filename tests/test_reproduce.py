@@ -63,3 +63,30 @@ def test_every_profile_names_real_notebooks_parameters_and_settings():
                 recipe = (cfg.get("recipes") or {}).get(name, arm.recipe)
                 load_recipe(recipe, ["vars.base=m", "model=m", *(f"vars.{k}=d.jsonl" for k in arm.vars), "output_dir=o",
                                          f"n_frames={cfg.get('n_frames', 8)}", *arm.overrides, *cfg.get("overrides", ())])
+
+
+TRAIN_NB = '''import hashlib, json, pathlib, torch
+from timepref.world import WorldConfig, make_world
+from timepref.base import BaseConfig, train_base_model
+make_world(pathlib.Path(out, "world"), WorldConfig(n_videos=6, seed=seed), progress=False)
+train_base_model(pathlib.Path(out, "world"), pathlib.Path(out, "model"),
+                 BaseConfig(size="tiny", n_frames=4, steps=4, batch_size=4, seed=seed), progress=False)
+sha = hashlib.sha256(pathlib.Path(out, "model", "model.safetensors").read_bytes()).hexdigest()
+pathlib.Path(out, "headline.json").write_text(json.dumps({"weights": sha, "threads": torch.get_num_threads()}))'''
+
+
+def test_trained_bytes_do_not_depend_on_the_number_of_jobs(tmp_path):
+    "Two experiments that train a model, run one at a time and two at once: the same weights, byte for byte."
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('out = "x"\nseed = 0', metadata={"tags": ["parameters"]}),
+                                         nbformat.v4.new_code_cell(TRAIN_NB)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "train.ipynb")
+    (tmp_path / "grid.yaml").write_text("profiles:\n  quick:\n" + "".join(
+        f"    - {{name: s{s}, notebook: train.ipynb, parameters: {{seed: {s}}}}}\n" for s in (0, 1)))
+    heads = {}
+    for jobs in (1, 2):
+        r = reproduce("--profile", "quick", "--grid", tmp_path / "grid.yaml", "--out", tmp_path / f"j{jobs}", "--jobs", jobs)
+        assert r.returncode == 0, r.stderr[-2000:]
+        heads[jobs] = {x["name"]: x["headline"] for x in json.loads((tmp_path / f"j{jobs}" / "index.json").read_text())}
+    assert heads[1] == heads[2] and heads[1]["s0"]["weights"] != heads[1]["s1"]["weights"], heads

@@ -130,10 +130,13 @@ def job_threads(threads:int=1):
     """Every experiment's kernel and training get `threads` PyTorch threads (`OMP_NUM_THREADS`, unless already set),
     whatever the number of jobs: trained bytes depend on the thread count, never on how many experiments run at once."""
     old = os.environ.get("OMP_NUM_THREADS")
-    if old is None: os.environ["OMP_NUM_THREADS"] = str(threads)
+    if old is not None and old.strip() and not (old.strip().isdigit() and int(old) >= 1):
+        raise ValueError(f"OMP_NUM_THREADS={old!r}: give a whole number of threads >= 1, or unset it")
+    if not (old or "").strip(): os.environ["OMP_NUM_THREADS"] = str(threads)       # unset or empty: ours
     try: yield int(os.environ["OMP_NUM_THREADS"])
     finally:
         if old is None: os.environ.pop("OMP_NUM_THREADS", None)
+        else: os.environ["OMP_NUM_THREADS"] = old
 
 # %% ../nbs/70_reproduce.ipynb #1c3c26d4
 def reproduce(profile:str, out, grid="experiments/grid.yaml", only:str|None=None, progress:bool=True,

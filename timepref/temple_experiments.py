@@ -190,7 +190,8 @@ def temple_transfer(out, cfg:E2EConfig|None=None, store=None,
     model (itself included). `table` (rows `target: method`, the paper's rows first), `paired` (per target: each TEMPLE
     row minus the base, SFT and the self-generated TEMPLE), `results` (per target, the run with each source's arms)."""
     import pandas as pd
-    cfg, out, models = cfg or E2EConfig(), Path(out), models or TEMPLE_TABLE3_MODELS
+    cfg, out, models = cfg or E2EConfig(), Path(out), TEMPLE_TABLE3_MODELS if models is None else models
+    if not models: raise ValueError("models: give at least one model (label -> E2EConfig fields)")
     store = store if isinstance(store, Store) else Store(store or out / "store")
     slug = lambda s: re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
     tables, paired, results = [], [], {}

@@ -105,6 +105,8 @@ def tpo_fig3a(out, cfg:E2EConfig|None=None, store=None,
     "TPO Fig. 3a in miniature: `table` (per frame count: base and TPO), `paired` (TPO − base at each), `results`."
     import pandas as pd
     cfg, out = cfg or E2EConfig(), Path(out)
+    if not frames or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in frames):
+        raise ValueError(f"frames: give whole numbers of frames >= 1, got {frames!r}")
     store = store if isinstance(store, Store) else Store(store or out / "store")
     res = compare_methods(out, cfg, store, {"TPO": "tpo"}, ("base model",), TPO_SCORES, None, progress)["results"]
     tabs, prs = [], []
