@@ -67,3 +67,15 @@ def test_prompt_without_video_is_refused(world):
     row = {"video": recs[0].path, "prompt": [{"role": "user", "content": "no video"}], "completion": "x"}
     with pytest.raises(ValueError, match="exactly one video block"):
         VideoSFTCollator(proc, FrameLoader(root=root))([row])
+
+
+@pytest.mark.parametrize("arch", list(BUILDERS))
+def test_pairs_with_different_frame_counts_batch_on_both_architectures(world, arch):
+    "TEMPLE's pairs carry 2 keyframes per clip: one batch holds videos of 10 and 14 frames (LLaVA-OV stacks videos)."
+    root, recs = world
+    model, proc = BUILDERS[arch](size="tiny")
+    rows = [trl_row(p) for p in records(recs[:2], "dpo")]
+    for row, n in zip(rows, (3, 5)): row["frames"] = list(range(n))
+    b = VideoDPOCollator(proc, FrameLoader(root=root))(rows)
+    out = model(**{k: v for k, v in b.items() if not k.startswith(("chosen", "rejected")) and k != "completion_mask"})
+    assert torch.isfinite(out.logits).all()

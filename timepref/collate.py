@@ -20,9 +20,10 @@ from .records import KTORow, PrefPair, RecordError, SFTRow, from_dict, iter_json
 from .video import read_frames, read_frames_at, read_frames_at_indices
 
 # %% auto #0
-__all__ = ['N_FRAMES', 'strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader', 'vision_inputs',
-           'join_completions', 'tile', 'VideoCollator', 'VideoSFTCollator', 'VideoDPOCollator', 'VideoKTOCollator',
-           'trl_row', 'from_trl_row', 'iter_trl_jsonl', 'read_trl_jsonl', 'video_trl_config', 'StepProgress']
+__all__ = ['N_FRAMES', 'RAGGED', 'strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader', 'vision_inputs',
+           'join_completions', 'tile', 'ragged_videos', 'same_length', 'VideoCollator', 'VideoSFTCollator',
+           'VideoDPOCollator', 'VideoKTOCollator', 'trl_row', 'from_trl_row', 'iter_trl_jsonl', 'read_trl_jsonl',
+           'video_trl_config', 'StepProgress']
 
 # %% ../nbs/11_collate.ipynb #f69a80e3
 def strip_none(x):
@@ -122,6 +123,18 @@ def tile(enc, k:int) -> dict:
     return {key: torch.cat([v] * k) if torch.is_tensor(v) else list(v) * k for key, v in enc.items()}
 
 # %% ../nbs/11_collate.ipynb #cf0dcbf0
+RAGGED = ("Qwen2VLProcessor", "Qwen2_5_VLProcessor")    # processors that flatten each video's patches: any lengths
+
+def ragged_videos(processor) -> bool:
+    "Whether `processor` batches videos of different lengths (Qwen2-VL's flattens them; LLaVA-OneVision's stacks them)."
+    return type(processor).__name__ in RAGGED
+
+def same_length(videos:list) -> list:
+    """Videos of one length, the longest one's: a shorter video's frames repeated in order (slower playback; none
+    dropped, none moved), for processors that stack a batch's videos into one tensor."""
+    t = max(len(v) for v in videos)
+    return [v if len(v) == t else v[np.round(np.linspace(0, len(v) - 1, t)).astype(int)] for v in videos]
+
 @dataclass
 class VideoCollator:
     "Shared part of the video collators: render chat text, decode frames, encode each prompt with its video once."
@@ -139,6 +152,7 @@ class VideoCollator:
     def encode_prompts(self, rows:list[dict], prompts:list[str], videos:list|None=None):
         "Left-padded prompt tokens and pixel tensors, one video per row (`videos`: frames to use instead of the rows')."
         if videos is None: videos = [self.frames(r["video"], r.get("frames") or ()) for r in rows]
+        if not ragged_videos(self.processor): videos = same_length(videos)
         return self.processor(
             text=prompts, videos=videos, padding=True, padding_side="left", return_tensors="pt", add_special_tokens=False
         )

@@ -739,7 +739,8 @@ def paired_against(res:dict, methods:dict[str, str], baselines:Sequence[str], sc
                 for model, by in (paper or {}).items():
                     if m in by and b in by: row[f"Δ {model} (paper)"] = round(by[m][k] - by[b][k], 2)
                 out.append(row | {"resolved": r["p"] < 0.05})
-    return pd.DataFrame(out)
+    cols = ["comparison", "score", "Δ here", "95 % CI", "p", "MDD", "resolved"]    # also when nothing trained
+    return pd.DataFrame(out) if out else pd.DataFrame(columns=cols)
 
 # %% ../nbs/60_experiments.ipynb #37caf163
 def compare_methods(out,                      # folder for the run's record

@@ -175,9 +175,10 @@ def _niah_rows(model, home:Path, items, tag:str, cfg:E2EConfig) -> list[dict]:
 def tpo_fig5(out, cfg:E2EConfig|None=None, store=None,
              niah:NiahConfig|dict|None=None,    # the world's NIAH items (default `NiahConfig()`)
              items_file=None,                   # or a NIAH file of your own (`load_niah`: needles in real haystacks)
+             arm:str="tpo",                     # the arm scored against the base model
              progress:bool=False) -> dict:
-    """TPO Fig. 5 in miniature: `tables` (depth × length accuracy, `base model` and `TPO` (seed mean)), `paired` (TPO −
-    base over every item, clustered by haystack), `items` (how many, from which file), `results`."""
+    """TPO Fig. 5 in miniature: `tables` (depth × length accuracy, `base model` and `TPO` (the `arm`, seed mean)),
+    `paired` (TPO − base over every item, clustered by haystack), `items` (how many, from which file), `results`."""
     import pandas as pd
     cfg, out = cfg or E2EConfig(), Path(out)
     store = store if isinstance(store, Store) else Store(store or out / "store")
@@ -186,7 +187,7 @@ def tpo_fig5(out, cfg:E2EConfig|None=None, store=None,
         folder = store.once("niah", asdict(nc), lambda p: make_world_niah(p, nc, progress=progress), "niah.jsonl")
         items_file = folder / "niah.jsonl"
     items, tag = load_niah(items_file), file_sha256(items_file)[:16]
-    res = compare_methods(out, cfg, store, {"TPO": "tpo"}, ("base model",), TPO_SCORES, None, progress)["results"]
+    res = compare_methods(out, cfg, store, {"TPO": arm}, ("base model",), TPO_SCORES, None, progress)["results"]
     _, base, suite = shared(cfg, store)
     before = _niah_rows(base, base_scores_dir(base, store, suite).parent, items, tag, cfg)
     after = {a["seed"]: _niah_rows(a["final_model"], Path(a["folder"]), items, tag, cfg)
