@@ -20,8 +20,12 @@ def test_quick_table1_runs_and_is_indexed_then_skipped(tmp_path):
     assert (tmp_path / "timewarp-table1" / rec["paths"]["html"]).stat().st_size > 10_000
     gallery = (tmp_path / "index.html").read_text()                  # the page a person opens: the table, the notebook
     assert "<table>" in gallery and f'href="timewarp-table1/{rec["paths"]["html"]}"' in gallery
-    again = reproduce("--profile", "quick", "--only", "timewarp-table1", "--out", tmp_path)   # same key: not executed again
+    again = reproduce("--profile", "quick", "--only", "timewarp-table1", "--out", tmp_path,   # same key: not executed again
+                      "--publish", tmp_path / "shared")                                      # its results, to share
     assert again.returncode == 0 and json.loads(again.stdout)["experiments"]["timewarp-table1"]["seconds"] == rec["seconds"]
+    assert (tmp_path / "shared" / "timewarp-table1" / "table.md").read_text() == table
+    assert "(timewarp-table1/table1_data.ipynb)" in (tmp_path / "shared" / "index.md").read_text()
+    assert not list((tmp_path / "shared").rglob("*.html")) and not (tmp_path / "shared" / "store").exists()
 
 
 def test_a_failed_experiment_is_recorded_and_fails_the_run(tmp_path):

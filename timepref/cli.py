@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, dataclasses, inspect, json, os, sys, time
 from collections import Counter
-from .reproduce import PROFILES, reproduce
+from .reproduce import PROFILES, publish, reproduce
 from fastcore.docments import docments
 from pathlib import Path
 from .base import BaseConfig, evaluate_order, plot_base, train_base_model
@@ -432,6 +432,7 @@ def cmd_reproduce(a) -> dict:
     out = a.out or f"runs/{a.profile}"
     recs = reproduce(a.profile, out, a.grid, a.only, progress=sys.stderr.isatty(), jobs=a.jobs,
                      threads=a.threads)
+    if a.publish: publish(out, a.publish)                   # failed ones too: the index says which
     if bad := [r for r in recs if r["status"] != "ok"]:
         raise ValueError(f"{len(bad)} of {len(recs)} experiments failed ({', '.join(r['name'] + ': ' + r['error'] for r in bad)}); "
                          f"see {out}/index.md")
@@ -445,6 +446,8 @@ def _add_reproduce(sub):
     p.add_argument("--grid", default="experiments/grid.yaml", help="the grid file")
     p.add_argument("--only", default=None, help="only the experiments whose name matches this glob")
     p.add_argument("--jobs", type=_count, default=1, help="experiments run at once (they share OUT/store, made once)")
+    p.add_argument("--publish", default=None, metavar="DIR",
+                   help="copy the index, tables, figures and executed notebooks (not the store) to DIR, e.g. to commit")
     p.add_argument("--threads", type=_count, default=1,
                    help="PyTorch threads per experiment (OMP_NUM_THREADS wins if set): the trained bytes depend on it, "
                         "not on --jobs")

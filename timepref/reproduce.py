@@ -4,7 +4,7 @@
 
 # %% ../nbs/70_reproduce.ipynb #73f18307
 from __future__ import annotations
-import fnmatch, json, os, tempfile, time
+import fnmatch, json, os, shutil, tempfile, time
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -16,8 +16,8 @@ from traitlets.config import Config
 from .records import digest, file_sha256
 
 # %% auto #0
-__all__ = ['PROFILES', 'GALLERY_CSS', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index', 'job_threads',
-           'reproduce', 'save_result']
+__all__ = ['PROFILES', 'GALLERY_CSS', 'PUBLISHED', 'Experiment', 'load_grid', 'experiment_key', 'run_experiment', 'write_index',
+           'job_threads', 'reproduce', 'save_result', 'publish']
 
 # %% ../nbs/70_reproduce.ipynb #523ba901
 PROFILES = ("quick", "cpu", "gpu")
@@ -168,3 +168,21 @@ def save_result(out, table, headline:dict) -> None:
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(r) + " |" for r in rows]
     (out / "table.md").write_text("\n".join(md) + "\n")
     (out / "headline.json").write_text(json.dumps(headline, default=float))
+
+# %% ../nbs/70_reproduce.ipynb #fa81b285
+PUBLISHED = ("table.md", "headline.json", "*.png", "*.ipynb")     # per experiment: what a reader of the results needs
+
+def publish(out, dest) -> Path:
+    "Copy the results of the run in `out` (its index and each experiment's `PUBLISHED` files) to `dest`; the index."
+    out, dest = Path(out).resolve(), Path(dest)
+    if not (out / "index.json").exists(): raise ValueError(f"{out}: no index.json: not a reproduce run's folder")
+    recs, md = json.loads((out / "index.json").read_text()), (out / "index.md").read_text()
+    for r in recs:
+        to = dest / r["name"]; to.mkdir(parents=True, exist_ok=True)
+        for pat in PUBLISHED:
+            for f in sorted(Path(r["paths"]["folder"]).glob(pat)): shutil.copy2(f, to / f.name)
+        if r["paths"].get("html"):
+            md = md.replace(f"({r['name']}/{r['paths']['html']})", f"({r['name']}/{r['paths']['notebook']})")
+        r["paths"] = {**r["paths"], "folder": r["name"]}                 # relative: the copy can move
+    (dest / "index.md").write_text(md); (dest / "index.json").write_text(json.dumps(recs, indent=1))
+    return dest / "index.md"
