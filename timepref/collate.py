@@ -132,7 +132,8 @@ def ragged_videos(processor) -> bool:
 def same_length(videos:list) -> list:
     """Videos of one length, the longest one's: a shorter video's frames repeated in order (slower playback; none
     dropped, none moved), for processors that stack a batch's videos into one tensor."""
-    t = max(len(v) for v in videos)
+    if any(len(v) == 0 for v in videos): raise ValueError("a video with no frames: nothing to show the model")
+    t = max((len(v) for v in videos), default=0)
     return [v if len(v) == t else v[np.round(np.linspace(0, len(v) - 1, t)).astype(int)] for v in videos]
 
 @dataclass

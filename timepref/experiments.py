@@ -119,12 +119,23 @@ class E2EConfig:
         if isinstance(self.benchmarks, SuiteFiles): self.benchmarks = asdict(self.benchmarks)
         if self.benchmarks: self.benchmarks = asdict(SuiteFiles(**self.benchmarks))   # checked now, not after training
         if self.videos is not None and not Path(self.videos).is_file(): raise ValueError(f"videos: no such file: {self.videos}")
-        if self.size not in PRESETS: raise ValueError(f"size: no preset {self.size!r}; presets: {', '.join(PRESETS)}")
-        if self.arch not in TINY_BUILDERS:
+        if not isinstance(self.size, str) or self.size not in PRESETS:
+            raise ValueError(f"size: no preset {self.size!r}; presets: {', '.join(PRESETS)}")
+        if not isinstance(self.arch, str) or self.arch not in TINY_BUILDERS:
             raise ValueError(f"arch: unknown {self.arch!r}; the tiny ones: {', '.join(TINY_BUILDERS)}")
-        if bad := set(self.data_model or {}) - set(self.__dataclass_fields__):
-            raise ValueError(f"data_model: unknown field(s) {sorted(bad)}")
-        if self.data_model: replace(self, **self.data_model, data_model=None)     # a bad value fails now, by its name
+        if self.model is not None and (self.size, self.arch) != ("mini", "qwen2vl"):
+            raise ValueError("size, arch: they choose the base model trained on the world; with model= they do nothing")
+        if self.data_model is not None: self._check_data_model()
+
+    def _check_data_model(self):
+        "`data_model` names another base model, by fields of this config; every error says `data_model`."
+        if not isinstance(self.data_model, dict): raise ValueError(f"data_model: give fields, got {self.data_model!r}")
+        if bad := set(self.data_model) - set(self.__dataclass_fields__) | ({"data_model"} & set(self.data_model)):
+            raise ValueError(f"data_model: not a field to change: {sorted(bad)}")
+        try: src = replace(self, **self.data_model, data_model=None)
+        except (TypeError, ValueError) as e: raise ValueError(f"data_model: {e}") from None
+        if src.model == self.model and (self.model is not None or src.base() == self.base()):
+            raise ValueError(f"data_model: {self.data_model} gives the run's own base model; name another one")
 
     def base(self) -> BaseConfig:
         forms = dict(n_neighbour=1, n_statements=4) if self.suite_forms else {}
@@ -148,7 +159,10 @@ THREADED = ("base", "data", "arm", "model")      # parts a model computes: their
 class Store:
     """A folder of shared parts, each under `kind-<digest of its content>`, made once whoever asks first. A part a
     model computes (`THREADED`) is keyed by the thread count as well (`threads`, default: this process's)."""
-    def __init__(self, root, threads:int|None=None): self.root, self._threads = Path(root), threads
+    def __init__(self, root, threads:int|None=None):
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads: give a whole number >= 1 (or None: this process's), got {threads!r}")
+        self.root, self._threads = Path(root), threads
     def __repr__(self): return f"Store({str(self.root)!r})"
 
     @property

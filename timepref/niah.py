@@ -29,7 +29,7 @@ class NiahConfig:
     "The grid of a needle-in-a-haystack benchmark, and the frames its videos are written with."
     depths: tuple = (0.0, 0.25, 0.5, 0.75, 1.0)  # where the needle starts, as a fraction of the haystack (0 = first)
     lengths: tuple = (2, 4, 8, 16)    # haystack lengths in world scenes (make_file_niah: the haystacks' own)
-    per_cell: int = 2                 # items per depth × length cell (make_world_niah)
+    per_cell: int = 3                 # items per depth × length cell (make_world_niah): one per asked fact
     needle_seconds: float = 1.0       # the needle scene's duration (and an image needle's)
     scene_seconds: tuple = (1.0, 2.5)  # range of a haystack scene's duration, as in the world
     ask: tuple = FACTS                # the needle's facts the world's questions ask about, in turn
@@ -124,7 +124,7 @@ def make_world_niah(out, cfg:NiahConfig|None=None, progress:bool=False) -> list[
     cells = [(n, k) for n in cfg.lengths for k in range(cfg.per_cell)]
     for n, k in tqdm(cells, desc="niah", unit="haystack", disable=not progress):
         needle = needle_spec(cfg, n, k); hay = haystack_specs(cfg, needle, n, k)
-        fact = cfg.ask[(n + k) % len(cfg.ask)]
+        fact = cfg.ask[k % len(cfg.ask)]          # the k-th item of every length asks the same: columns compare
         q, opts, ans = needle_question(needle, fact, cfg.n_options, seeded(cfg.seed, "niah-question", n, k))
         h, nf = np.concatenate([render_scene(s, cfg.size) for s in hay]), render_scene(needle, cfg.size)
         group = f"niah-{cfg.seed}-L{n:02d}-{k:02d}"
@@ -296,7 +296,8 @@ def make_file_niah(needles, haystacks, out, cfg:NiahConfig|None=None, progress:b
 
 # %% ../nbs/56_niah.ipynb #06076fb0
 def niah_table(items:Sequence[MCQItem], rows:Sequence[dict]):
-    "Accuracy (%) per cell: a DataFrame with depth as rows and haystack length as columns (unscored items left out)."
+    """Accuracy (%) per cell: a DataFrame with depth as rows and haystack length as columns (unscored items left out;
+    an item scored more than once, e.g. by each seed's model, counts each time: the mean over them)."""
     import pandas as pd
     by_id = {it.id: it for it in items}
     unknown = [r["id"] for r in rows if r["id"] not in by_id]
@@ -306,7 +307,10 @@ def niah_table(items:Sequence[MCQItem], rows:Sequence[dict]):
         m = by_id[r["id"]].meta
         if "depth" not in m or "length" not in m:
             raise ValueError(f"item {r['id']!r} has no depth and length in its meta: not a needle-in-a-haystack item")
-        recs.append({"depth": m["depth"], "length": m["length"], "accuracy": 100.0 * bool(r["correct"])})
+        c = r.get("correct")
+        if not (isinstance(c, bool) or (isinstance(c, (int, float)) and c in (0, 1))):
+            raise ValueError(f"item {r['id']!r}: correct must be true or false (or 1 / 0), got {c!r}")
+        recs.append({"depth": m["depth"], "length": m["length"], "accuracy": 100.0 * bool(c)})
     if not recs: raise ValueError("no scored items")
     t = pd.DataFrame(recs).pivot_table(index="depth", columns="length", values="accuracy", aggfunc="mean")
     return t.sort_index().sort_index(axis=1)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/70_reproduce.ipynb #73f18307
 from __future__ import annotations
-import fnmatch, json, os, shutil, tempfile, time
+import fnmatch, json, os, re, shutil, tempfile, time
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -46,6 +46,8 @@ def load_grid(path, profile:str) -> list[Experiment]:
         if not (path.parent / e["notebook"]).is_file(): raise ValueError(f"{where}: no notebook {e['notebook']}")
         if not isinstance(e.get("parameters", {}), dict): raise ValueError(f"{where}: field 'parameters' must be a mapping")
         if e["name"] in names: raise ValueError(f"{where}: the name {e['name']!r} is used twice")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", e["name"]):      # it names the experiment's folder
+            raise ValueError(f"{where}: the name {e['name']!r} is not a folder name (letters, digits, . _ -)")
         names.add(e["name"]); out.append(Experiment(e["name"], e["notebook"], e.get("parameters") or {}))
     return out
 
@@ -129,8 +131,10 @@ def write_index(out, records:list[dict], run:dict|None=None) -> Path:
 def job_threads(threads:int=1):
     """Every experiment's kernel and training get `threads` PyTorch threads (`OMP_NUM_THREADS`, unless already set),
     whatever the number of jobs: trained bytes depend on the thread count, never on how many experiments run at once."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads: give a whole number >= 1, got {threads!r}")
     old = os.environ.get("OMP_NUM_THREADS")
-    if old is not None and old.strip() and not (old.strip().isdigit() and int(old) >= 1):
+    if (old or "").strip() and not (re.fullmatch(r"[0-9]+", old.strip()) and int(old) >= 1):   # ASCII digits only
         raise ValueError(f"OMP_NUM_THREADS={old!r}: give a whole number of threads >= 1, or unset it")
     if not (old or "").strip(): os.environ["OMP_NUM_THREADS"] = str(threads)       # unset or empty: ours
     try: yield int(os.environ["OMP_NUM_THREADS"])
@@ -174,13 +178,20 @@ PUBLISHED = ("table.md", "headline.json", "*.png", "*.ipynb")     # per experime
 
 def publish(out, dest) -> Path:
     "Copy the results of the run in `out` (its index and each experiment's `PUBLISHED` files) to `dest`; the index."
-    out, dest = Path(out).resolve(), Path(dest)
-    if not (out / "index.json").exists(): raise ValueError(f"{out}: no index.json: not a reproduce run's folder")
-    recs, md = json.loads((out / "index.json").read_text()), (out / "index.md").read_text()
+    out, dest = Path(out).resolve(), Path(dest).resolve()
+    if dest == out: raise ValueError(f"{dest}: publish to another folder than the run's")
+    try: recs, md = json.loads((out / "index.json").read_text()), (out / "index.md").read_text()
+    except (OSError, ValueError) as e: raise ValueError(f"{out}: not a reproduce run's folder ({e})") from None
     for r in recs:
-        to = dest / r["name"]; to.mkdir(parents=True, exist_ok=True)
+        src = out / r["name"]                                  # the run's folder as it is now, wherever it moved
+        if Path(r["name"]).name != r["name"] or not src.is_dir():
+            raise ValueError(f"{out}: experiment {r['name']!r} has no folder {src}")
+    for r in recs:
+        to = dest / r["name"]
+        if to.exists(): shutil.rmtree(to)                       # no file of an earlier publish stays behind
+        to.mkdir(parents=True)
         for pat in PUBLISHED:
-            for f in sorted(Path(r["paths"]["folder"]).glob(pat)): shutil.copy2(f, to / f.name)
+            for f in sorted((out / r["name"]).glob(pat)): shutil.copy2(f, to / f.name)
         if r["paths"].get("html"):
             md = md.replace(f"({r['name']}/{r['paths']['html']})", f"({r['name']}/{r['paths']['notebook']})")
         r["paths"] = {**r["paths"], "folder": r["name"]}                 # relative: the copy can move

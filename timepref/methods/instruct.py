@@ -14,15 +14,23 @@ from ..pipeline import ItemResult, Skip, need_record, run_items, sibling
 from ..world import BACKGROUNDS, COLOURS, EVENTS, SHAPES
 
 # %% auto #0
-__all__ = ['ASK', 'VOCAB', 'ORDER_WORDS', 'InstructConfig', 'attribute_questions', 'instruct_rows', 'instruct_sft']
+__all__ = ['KINDS', 'ASK', 'VOCAB', 'ORDER_WORDS', 'InstructConfig', 'attribute_questions', 'instruct_rows', 'instruct_sft']
 
 # %% ../../nbs/37_instruct.ipynb #92f905d4
+KINDS = ("caption", "open", "choice")
+
 @dataclass
 class InstructConfig:
     "How many general instructions each video gets, and of which kinds."
     per_video: int = 3                              # examples per video, taking the kinds in turn
     kinds: tuple = ("caption", "open", "choice")    # detailed caption, open question, multiple choice
     seed: int = 0                                   # which questions and options each video draws
+
+    def __post_init__(self):
+        if isinstance(self.per_video, bool) or not isinstance(self.per_video, int) or self.per_video < 1:
+            raise ValueError(f"per_video: give a whole number >= 1, got {self.per_video!r}")
+        if isinstance(self.kinds, str) or not self.kinds or set(self.kinds) - set(KINDS):
+            raise ValueError(f"kinds: give some of {KINDS}, got {self.kinds!r}")
 
 # %% ../../nbs/37_instruct.ipynb #2990fce2
 ASK = {  # asked fact -> (question, the facts naming the scene); the named facts must single out one scene
@@ -78,8 +86,8 @@ def instruct_sft(items,                       # `(key, VideoRecord)` items (`tim
     "General video instructions for the training videos (TEMPLE's SFT stage); returns the summary."
     cfg, out = cfg or InstructConfig(), Path(out)
     def step(item) -> ItemResult:
-        rec = need_record(item, scenes=False)
-        if not rec.scenes: raise Skip("no scenes to describe")
+        rec = need_record(item)                         # scenes that fit a readable video, or a counted skip
+        if not all(s.caption.strip() for s in rec.scenes): raise Skip("a scene without a caption")
         return ItemResult().add("rows", *instruct_rows(rec, cfg))
     s = run_items(items, step, {"rows": out}, {"method": "instruct", **asdict(cfg)}, encode=trl_row,
                   desc="general instructions", progress=progress)

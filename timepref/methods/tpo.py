@@ -5,7 +5,7 @@ other frames (irrelevant) or too few of them (incomplete) — after an LLM filte
 
 # %% ../../nbs/34_tpo.ipynb #b9022e18
 from __future__ import annotations
-import json
+import json, os, tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from ..collate import read_trl_jsonl, trl_row
@@ -152,10 +152,19 @@ def tpo_sft(pairs,                      # TPO's pairs file
 # %% ../../nbs/34_tpo.ipynb #ae50c045
 def tpo_subset(pairs, out, share:float, seed:int=0) -> dict:
     "A seeded `share` of the pairs in `pairs`, written to `out` in their order; smaller shares nest in larger ones."
-    if not 0 < share <= 1: raise ValueError(f"share must be in (0, 1], got {share}")
-    lines = [l for l in Path(pairs).read_text(encoding="utf-8").splitlines() if l.strip()]
+    if isinstance(share, bool) or not 0 < share <= 1: raise ValueError(f"share must be in (0, 1], got {share}")
+    pairs, out = Path(pairs), Path(out)
+    if out.resolve() == pairs.resolve(): raise ValueError(f"{out}: write the subset to another file than the pairs")
+    lines = []
+    for n, l in enumerate(pairs.read_text(encoding="utf-8").splitlines(), 1):
+        if not l.strip(): continue
+        try: json.loads(l)
+        except ValueError as e: raise ValueError(f"{pairs}:{n}: not a JSON line ({e.msg}); a truncated file?") from None
+        lines.append(l)
     order = list(range(len(lines))); seeded("tpo-subset", seed).shuffle(order)
     keep = sorted(order[:round(share * len(lines))])
-    out = Path(out); tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("".join(lines[k] + "\n" for k in keep), encoding="utf-8"); tmp.replace(out)
+    if lines and not keep: raise ValueError(f"{pairs}: a share of {share} of {len(lines)} pairs keeps none")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")      # one per writer: no two collide
+    with os.fdopen(fd, "w", encoding="utf-8") as f: f.write("".join(lines[k] + "\n" for k in keep))
+    os.replace(tmp, out)
     return {"pairs": len(lines), "kept": len(keep), "share": share, "seed": seed}
