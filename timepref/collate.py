@@ -20,10 +20,10 @@ from .records import KTORow, PrefPair, RecordError, SFTRow, from_dict, iter_json
 from .video import read_frames, read_frames_at, read_frames_at_indices
 
 # %% auto #0
-__all__ = ['N_FRAMES', 'RAGGED', 'strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader', 'vision_inputs',
-           'join_completions', 'tile', 'ragged_videos', 'same_length', 'VideoCollator', 'VideoSFTCollator',
-           'VideoDPOCollator', 'VideoKTOCollator', 'trl_row', 'from_trl_row', 'iter_trl_jsonl', 'read_trl_jsonl',
-           'video_trl_config', 'StepProgress']
+__all__ = ['N_FRAMES', 'RAGGED', 'REF_LOGPS', 'strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader',
+           'vision_inputs', 'join_completions', 'tile', 'ragged_videos', 'same_length', 'VideoCollator',
+           'VideoSFTCollator', 'VideoDPOCollator', 'VideoKTOCollator', 'trl_row', 'from_trl_row', 'iter_trl_jsonl',
+           'read_trl_jsonl', 'video_trl_config', 'StepProgress']
 
 # %% ../nbs/11_collate.ipynb #f69a80e3
 def strip_none(x):
@@ -124,6 +124,7 @@ def tile(enc, k:int) -> dict:
 
 # %% ../nbs/11_collate.ipynb #cf0dcbf0
 RAGGED = ("Qwen2VLProcessor", "Qwen2_5_VLProcessor")    # processors that flatten each video's patches: any lengths
+REF_LOGPS = ("ref_chosen_logps", "ref_rejected_logps", "ref_logps", "ref_KL_logps")   # TRL's precomputed columns
 
 def ragged_videos(processor) -> bool:
     "Whether `processor` batches videos of different lengths (Qwen2-VL's flattens them; LLaVA-OneVision's stacks them)."
@@ -158,6 +159,11 @@ class VideoCollator:
             text=prompts, videos=videos, padding=True, padding_side="left", return_tensors="pt", add_special_tokens=False
         )
 
+    def reference(self, rows:list[dict]) -> dict:
+        "The rows' precomputed reference log-probs (`REF_LOGPS` columns), as tensors, when the rows have them."
+        have = [c for c in REF_LOGPS if rows[0].get(c) is not None]
+        return {c: torch.tensor([r[c] for r in rows], dtype=torch.float32) for c in have}
+
 # %% ../nbs/11_collate.ipynb #b528cb8f
 @dataclass
 class VideoSFTCollator(VideoCollator):
@@ -175,11 +181,14 @@ class VideoSFTCollator(VideoCollator):
 @dataclass
 class VideoDPOCollator(VideoCollator):
     "Batches `prompt`/`chosen`/`rejected` rows with a video for `DPOTrainer`: rows `[chosen…; rejected…]`."
+    vision_once: bool = False   # tell the model (`video_repeats=2`) that the second half's videos repeat the first's
+
     def __call__(self, rows:list[dict]) -> dict:
         texts = [self.render(r, chosen=r["chosen"], rejected=r["rejected"]) for r in rows]
         pair = tile(self.encode_prompts(rows, [t["prompt"] for t in texts]), 2)
         out = join_completions(pair, [t["chosen"] for t in texts] + [t["rejected"] for t in texts], self.tokenizer)
-        return {**vision_inputs(pair), **out}
+        once = {"video_repeats": 2} if self.vision_once else {}
+        return {**vision_inputs(pair), **out, **self.reference(rows), **once}
 
 # %% ../nbs/11_collate.ipynb #350d163c
 @dataclass
@@ -193,7 +202,7 @@ class VideoKTOCollator(VideoCollator):
         comps = [t["completion"] for t in texts]
         out = {**vision_inputs(enc), **join_completions(enc, comps, self.tokenizer)}
         if self.calculate_kl: out |= {f"KL_{k}": v for k, v in join_completions(enc, comps[-1:] + comps[:-1], self.tokenizer).items()}
-        return out | {"label": torch.tensor([bool(r["label"]) for r in rows])}
+        return out | {"label": torch.tensor([bool(r["label"]) for r in rows])} | self.reference(rows)
 
 # %% ../nbs/11_collate.ipynb #f0f52c5f
 _PROVENANCE = ("method", "perturbation", "difficulty", "meta")

@@ -350,7 +350,7 @@ def train_arm(name:str, data:Data, base_model, store:Store, cfg:E2EConfig) -> tu
     per content (the arm, its data, the start model, the overrides, frames and launcher); its folder and record."""
     arm = arm_of(name, cfg)
     key = {"arm": asdict(arm), "data": data.folder.name, "overrides": list(cfg.overrides), "n_frames": cfg.n_frames,
-           "accelerate_config": cfg.accelerate_config}
+           "accelerate_config": cfg.accelerate_config, "training": "vision once, reference once"}   # timepref.fast
     if str(base_model) != str(data.base_model): key["model"] = _name(base_model)   # trained on another model's data
 
     def make(p:Path):

@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 import datasets, torch, yaml
 from .collate import (N_FRAMES, FrameLoader, StepProgress, VideoDPOCollator, VideoKTOCollator, VideoSFTCollator,
                               iter_trl_jsonl, video_trl_config)
+from .fast import VisionOnce, precompute_reference
 from .models import load_video_llm, n_params
 from .records import KTORow, PrefPair, RecordError, SFTRow, file_sha256, from_dict, iter_jsonl
 from .video import VideoMeta, VideoReadError, video_meta
@@ -20,8 +21,8 @@ from transformers import PrinterCallback
 # %% auto #0
 __all__ = ['STAGE_KINDS', 'RECIPES', 'NEEDS', 'ROW_TYPES', 'VISION', 'ACCELERATE_CONFIGS', 'Stage', 'Recipe', 'set_path',
            'parse_overrides', 'list_recipes', 'load_recipe', 'stage_dataset', 'check_stage_data', 'freeze_vision',
-           'lora_config', 'trl_args', 'make_trainer', 'versions', 'train_stage', 'model_card', 'launcher', 'train',
-           'accelerate_config', 'launch', 'main']
+           'lora_config', 'trl_args', 'reference_dir', 'make_trainer', 'versions', 'train_stage', 'model_card',
+           'launcher', 'train', 'accelerate_config', 'launch', 'main']
 
 # %% ../nbs/40_train.ipynb #363dc0a1
 STAGE_KINDS = ("sft", "dpo", "tpo", "kto")
@@ -68,6 +69,7 @@ class Recipe:
     logging_steps: int = 10
     save_steps: int = 0                # > 0: checkpoint every N steps, so a killed stage resumes mid-way
     tensorboard: bool = True
+    fast: bool = True                  # vision once per pair, reference log-probs once per dataset (timepref.fast)
     vars: dict = field(default_factory=dict)    # {placeholders} in `model`, `output_dir` and the stages' `data`
     notes: str = ""
 
@@ -250,14 +252,29 @@ def trl_args(recipe:Recipe, stage:Stage, out:Path):
     return video_trl_config(DPOConfig, beta=stage.beta, **loss, **kw)
 
 # %% ../nbs/40_train.ipynb #6b607200
-def make_trainer(recipe:Recipe, stage:Stage, model, processor, ds, out:Path, callbacks=()):
-    "TRL's trainer for the stage, with this package's video collator."
+def reference_dir(stage:Stage, out:Path) -> Path:
+    "Where a stage's reference log-probs are kept: beside its data (any run on it shares them), else in its folder."
+    d = Path(stage.data).parent / "reference_logps"
+    try: d.mkdir(exist_ok=True)
+    except OSError: return out / "reference_logps"
+    return d if os.access(d, os.W_OK) else out / "reference_logps"
+
+def make_trainer(recipe:Recipe, stage:Stage, model, processor, ds, out:Path, callbacks=(), progress:bool=False):
+    """TRL's trainer for the stage, with this package's video collator; with `recipe.fast` (preference stages) the
+    vision encoder runs once per pair and the reference log-probs are computed once, before training."""
     from trl import DPOTrainer, KTOTrainer, SFTTrainer
     cls, col = {"sft": (SFTTrainer, VideoSFTCollator), "dpo": (DPOTrainer, VideoDPOCollator),
                 "tpo": (DPOTrainer, VideoDPOCollator), "kto": (KTOTrainer, VideoKTOCollator)}[stage.kind]
-    return cls(model=model, args=trl_args(recipe, stage, out), train_dataset=ds, processing_class=processor,
-               data_collator=col(processor, FrameLoader(n_frames=recipe.n_frames)), peft_config=lora_config(stage),
-               callbacks=list(callbacks))
+    fast = recipe.fast and stage.kind != "sft"
+    if fast: VisionOnce(model)
+    once = {"vision_once": True} if fast and col is VideoDPOCollator else {}
+    col = col(processor, FrameLoader(n_frames=recipe.n_frames), **once)
+    tr = cls(model=model, args=trl_args(recipe, stage, out), train_dataset=ds, processing_class=processor,
+             data_collator=col, peft_config=lora_config(stage), callbacks=list(callbacks))
+    tr.reference_file = None
+    if fast and not (tr.is_fsdp_enabled or tr.is_deepspeed_enabled):   # sharded weights: every rank runs every forward
+        tr.reference_file = precompute_reference(tr, reference_dir(stage, out), progress)
+    return tr
 
 # %% ../nbs/40_train.ipynb #6ae503ec
 def versions() -> dict:
@@ -301,7 +318,7 @@ def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:data
     model, proc = load_video_llm(model_path, device="cpu")
     frozen = freeze_vision(model) if stage.freeze_vision else 0
     bar = [StepProgress(f"stage {k} ({stage.name or stage.kind})")] if progress and _main() else []
-    trainer = make_trainer(recipe, stage, model, proc, ds, out, _callbacks(recipe, out) + bar)
+    trainer = make_trainer(recipe, stage, model, proc, ds, out, _callbacks(recipe, out) + bar, progress and _main())
     trainer.remove_callback(PrinterCallback)   # stdout stays for results; losses go to stage.json and TensorBoard
     ck = _last_checkpoint(out / "checkpoints")
     t = time.perf_counter(); res = trainer.train(resume_from_checkpoint=ck); secs = time.perf_counter() - t
@@ -310,7 +327,8 @@ def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:data
            "data_sha256": file_sha256(stage.data), "where": stage.where, "rows": len(ds),
            "steps": trainer.state.global_step, "train_seconds": round(secs, 2),
            "train_loss": round(res.training_loss, 4), "processes": trainer.accelerator.num_processes,
-           "resumed_from": ck, "frozen_vision_params": frozen,
+           "resumed_from": ck, "frozen_vision_params": frozen, "fast": recipe.fast and stage.kind != "sft",
+           "reference_logps": str(trainer.reference_file) if trainer.reference_file else None,
            **{k: [(h["step"], round(h[k], 4)) for h in trainer.state.log_history if k in h] for k in ("loss", "grad_norm")},
            "config": asdict(stage)}
     if trainer.accelerator.is_main_process:
