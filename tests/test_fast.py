@@ -5,7 +5,7 @@ import datasets, pytest, torch
 from peft import LoraConfig
 from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer
 from timepref.collate import FrameLoader, VideoDPOCollator, VideoKTOCollator, trl_row, video_trl_config
-from timepref.fast import VisionOnce, precompute_reference
+from timepref.fast import VisionOnce, fast_video_llm, precompute_reference
 from timepref.models import build_tiny
 from timepref.records import KTORow, PrefPair
 
@@ -14,32 +14,35 @@ from timepref.records import KTORow, PrefPair
 def rows(world):
     root, recs = world
     pairs = [PrefPair(id=r.id, video=r.path, prompt="What happens first?", chosen=r.scenes[0].caption,
-                      rejected=r.scenes[-1].caption, method="t") for r in recs[:4]]
+                      rejected=f"{r.scenes[-1].caption} Then {r.scenes[0].caption}", method="t") for r in recs[:4]]
     kto = [KTORow(id=p.id + s, video=p.video, prompt=p.prompt, completion=c, label=s == "+")
            for p in pairs for s, c in (("+", p.chosen), ("-", p.rejected))]
     return {"dpo": datasets.Dataset.from_list([trl_row(p) for p in pairs]),
             "kto": datasets.Dataset.from_list([trl_row(r) for r in kto])}
 
 
-def trainer(kind, arch, ds, fast, tmp, frozen=True, bs=4):
+def trainer(kind, arch, ds, fast, tmp, frozen=True, bs=4, checkpointing=False):
     "A DPO or KTO trainer whose policy differs from its reference (random LoRA B), from the same weights every time."
     torch.manual_seed(0)
     model, proc = build_tiny(arch, "mini")
     ref = None
     if frozen: model.requires_grad_(False)
     else: ref = build_tiny(arch, "mini")[0]
-    if fast: VisionOnce(model)
-    if fast and ref is not None: VisionOnce(ref)
+    if fast: model.fast = fast_video_llm(model)
+    if fast and ref is not None: fast_video_llm(ref)
     dpo = (DPOConfig, DPOTrainer, VideoDPOCollator)
     Cfg, Tr, Col = dpo if kind == "dpo" else (KTOConfig, KTOTrainer, VideoKTOCollator)
-    col = Col(proc, FrameLoader(n_frames=4), **({"vision_once": fast} if kind == "dpo" else {}))
-    args = video_trl_config(Cfg, output_dir=str(tmp / kind), per_device_train_batch_size=bs, max_steps=1)
+    col = Col(proc, FrameLoader(n_frames=4), **({"pair_once": fast} if kind == "dpo" else {}))
+    args = video_trl_config(Cfg, output_dir=str(tmp / kind), per_device_train_batch_size=bs, max_steps=1,
+                            activation_checkpointing=checkpointing)
     lora = LoraConfig(r=4, lora_alpha=8, task_type="CAUSAL_LM", target_modules=r".*language_model.*_proj")
     lora = lora if frozen else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tr = Tr(model=model, args=args, train_dataset=ds, processing_class=proc, data_collator=col, peft_config=lora,
                 ref_model=ref)
+    if checkpointing:                                        # as `train()` turns it on
+        tr.accelerator.unwrap_model(tr.model).get_base_model().activation_checkpointing_enable()
     g = torch.Generator().manual_seed(1)
     for n, p in tr.model.named_parameters():
         if "lora_B" in n or (not frozen and "lm_head" in n): p.data.add_(torch.randn(p.shape, generator=g) * 0.05)
@@ -61,11 +64,25 @@ def test_fast_path_gives_the_same_loss_rewards_and_gradients(rows, tmp_path, kin
     l0, m0, g0 = step(trainer(kind, arch, rows[kind], False, tmp_path))
     tr = trainer(kind, arch, rows[kind], True, tmp_path)
     precompute_reference(tr, tmp_path / "ref", progress=False)
+    vision, prompt = tr.accelerator.unwrap_model(tr.model).get_base_model().fast
+    vision.passes = prompt.shared = 0
     l1, m1, g1 = step(tr)
     assert abs(l0 - 0.6931) > 1e-3 and g0.keys() == g1.keys() and len(g0) > 0
     assert abs(l0 - l1) < 1e-5, (l0, l1)
     for k in m0:
         if "rewards" in k or "logps" in k: assert abs(m0[k] - m1[k]) < 1e-4 * max(1, abs(m0[k])), (k, m0[k], m1[k])
+    assert max((g0[n] - g1[n]).abs().max().item() for n in g0) < 1e-5
+    assert vision.passes == 1 and prompt.shared == (kind == "dpo")   # the reference was precomputed: not run
+
+
+@pytest.mark.parametrize("arch", ["qwen2vl", "llava_onevision"])
+def test_under_activation_checkpointing_whole_rows_run_and_agree(rows, tmp_path, arch):
+    "transformers drops caches in checkpointed layers: PromptOnce runs whole rows (at their own positions) instead."
+    l0, _, g0 = step(trainer("dpo", arch, rows["dpo"], False, tmp_path, checkpointing=True))
+    tr = trainer("dpo", arch, rows["dpo"], True, tmp_path, checkpointing=True)
+    l1, _, g1 = step(tr)
+    vision, prompt = tr.accelerator.unwrap_model(tr.model).get_base_model().fast
+    assert prompt.shared == 1 and vision.passes == 1 and abs(l0 - l1) < 1e-5   # the reference pass runs unchecked
     assert max((g0[n] - g1[n]).abs().max().item() for n in g0) < 1e-5
 
 

@@ -107,14 +107,16 @@ def vision_inputs(enc) -> dict:
 # %% ../nbs/11_collate.ipynb #d06861e9
 def join_completions(enc,                # left-padded prompt encoding, B rows
                      completions:list[str], # B rendered completions, row i follows prompt i
-                     tokenizer) -> dict:
-    "Prompt rows of `enc` followed by `completions`, flushed left, with a `completion_mask`."
+                     tokenizer,
+                     flush:bool=True) -> dict:  # False: every prompt stays in the first columns (for `PromptOnce`)
+    "Prompt rows of `enc` followed by `completions`, flushed left (or not), with a `completion_mask`."
     c = tokenizer(completions, padding=True, padding_side="right", return_tensors="pt", add_special_tokens=False)
     keys, zeros = _token_keys(enc), torch.zeros_like(c["input_ids"])
-    mask, ids, comp, *extra = flush_left(torch.cat([enc["attention_mask"], c["attention_mask"]], 1),
-                                         torch.cat([enc["input_ids"], c["input_ids"]], 1),
-                                         torch.cat([torch.zeros_like(enc["attention_mask"]), c["attention_mask"]], 1),
-                                         *[torch.cat([enc[k], zeros], 1) for k in keys])
+    cols = [torch.cat([enc["attention_mask"], c["attention_mask"]], 1),
+            torch.cat([enc["input_ids"], c["input_ids"]], 1),
+            torch.cat([torch.zeros_like(enc["attention_mask"]), c["attention_mask"]], 1),
+            *[torch.cat([enc[k], zeros], 1) for k in keys]]
+    mask, ids, comp, *extra = flush_left(*cols) if flush else cols
     return {"input_ids": ids, "attention_mask": mask, "completion_mask": comp, **dict(zip(keys, extra))}
 
 # %% ../nbs/11_collate.ipynb #f12dd6b0
@@ -181,13 +183,15 @@ class VideoSFTCollator(VideoCollator):
 @dataclass
 class VideoDPOCollator(VideoCollator):
     "Batches `prompt`/`chosen`/`rejected` rows with a video for `DPOTrainer`: rows `[chosen…; rejected…]`."
-    vision_once: bool = False   # tell the model (`video_repeats=2`) that the second half's videos repeat the first's
+    pair_once: bool = False   # for `timepref.fast`: prompts in the first columns, `prompt_width`, `video_repeats=2`
 
     def __call__(self, rows:list[dict]) -> dict:
         texts = [self.render(r, chosen=r["chosen"], rejected=r["rejected"]) for r in rows]
-        pair = tile(self.encode_prompts(rows, [t["prompt"] for t in texts]), 2)
-        out = join_completions(pair, [t["chosen"] for t in texts] + [t["rejected"] for t in texts], self.tokenizer)
-        once = {"video_repeats": 2} if self.vision_once else {}
+        enc = self.encode_prompts(rows, [t["prompt"] for t in texts])
+        pair = tile(enc, 2)
+        comps = [t["chosen"] for t in texts] + [t["rejected"] for t in texts]
+        out = join_completions(pair, comps, self.tokenizer, flush=not self.pair_once)
+        once = {"video_repeats": 2, "prompt_width": enc["input_ids"].shape[1]} if self.pair_once else {}
         return {**vision_inputs(pair), **out, **self.reference(rows), **once}
 
 # %% ../nbs/11_collate.ipynb #350d163c

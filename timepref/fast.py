@@ -9,12 +9,14 @@ from pathlib import Path
 import datasets, torch
 from accelerate.utils import is_peft_model
 from tqdm.auto import tqdm
+from transformers.modeling_outputs import BaseModelOutputWithPast
 from trl.trainer.utils import use_adapter
 from .collate import REF_LOGPS
 from .records import digest
 
 # %% auto #0
-__all__ = ['REF_COLUMNS', 'VisionOnce', 'weights_digest', 'reference_key', 'reference_logps', 'precompute_reference']
+__all__ = ['REF_COLUMNS', 'VisionOnce', 'PromptOnce', 'fast_video_llm', 'weights_digest', 'reference_key', 'reference_logps',
+           'precompute_reference']
 
 # %% ../nbs/14_fast.ipynb #6e4a353e
 def _first(v, k:int):
@@ -49,12 +51,15 @@ class VisionOnce:
             finally: self._k = 1
 
         def features_once(pixels, *args, **kw):
-            k, key, last = self._k, (pixels._version, self._k), self._last
-            if last is not None and last[0]() is pixels and last[1] == key and self.frozen: out = last[2]
+            k, last = self._k, self._last
+            pixels, args, kw = _first(pixels, k), [_first(v, k) for v in args], {n: _first(v, k) for n, v in kw.items()}
+            root = pixels if pixels._base is None else pixels._base   # a view (half of a batch): the tensor it views
+            key = (root._version, pixels.storage_offset(), tuple(pixels.shape))
+            if last is not None and last[0]() is root and last[1] == key and self.frozen: out = last[2]
             else:
-                out = features(*(_first(v, k) for v in (pixels, *args)), **{n: _first(v, k) for n, v in kw.items()})
+                out = features(pixels, *args, **kw)
                 self.passes += 1
-                self._last = (weakref.ref(pixels), key, out) if self.frozen else None
+                self._last = (weakref.ref(root), key, out) if self.frozen else None
             return type(out)(**{**out, "pooler_output": _repeat(out.pooler_output, k)})
 
         self.backbone.forward, self.backbone.get_video_features = forward_once, features_once
@@ -64,6 +69,67 @@ class VisionOnce:
         "Whether nothing the video features depend on trains (every parameter outside the language model is frozen)."
         params = self.backbone.named_parameters()
         return not any(p.requires_grad for n, p in params if not n.startswith("language_model."))
+
+# %% ../nbs/14_fast.ipynb #fcb8a9cc
+def _split_inputs(kw:dict, shape) -> tuple[dict, dict, dict]:
+    "A forward's other inputs: `(per-token tensors, vision inputs, everything else)`."
+    tok = {k: v for k, v in kw.items() if torch.is_tensor(v) and tuple(v.shape[:2]) == tuple(shape)}
+    vis = {k: v for k, v in kw.items() if k not in tok and torch.is_tensor(v)}
+    return tok, vis, {k: v for k, v in kw.items() if k not in tok and k not in vis}
+
+# %% ../nbs/14_fast.ipynb #4fb30406
+class PromptOnce:
+    """Teach a video LLM to run the prompt a DPO pair shares (video and question) once. A forward given
+    `prompt_width=P` over rows `[chosen…; rejected…]` whose first `P` columns hold the left-padded prompts runs the
+    first half's prompts with a cache, then every row's answer on it, and returns the hidden states of whole rows."""
+    def __init__(self, model):
+        self.backbone = getattr(model, model.base_model_prefix, None)
+        self.shared = 0                                    # forwards that ran the prompts once
+        self.one_d = not hasattr(self.backbone, "rope_deltas")    # plain positions (no multimodal RoPE)
+        forward = self.backbone.forward
+
+        def forward_pairs(input_ids=None, attention_mask=None, prompt_width=None, **kw):
+            if prompt_width is None: return forward(input_ids=input_ids, attention_mask=attention_mask, **kw)
+            if self.checkpointing:                          # caches are dropped: whole rows, at their own positions
+                pos = {"position_ids": _positions(attention_mask)} if self.one_d else {}
+                return forward(input_ids=input_ids, attention_mask=attention_mask, **pos, **kw)
+            return self._pairs(forward, input_ids, attention_mask, int(prompt_width), kw)
+
+        self.backbone.forward = forward_pairs
+
+    @property
+    def checkpointing(self) -> bool:
+        "Whether activation checkpointing is on (transformers then drops the cache inside each layer)."
+        return self.backbone.training and any(getattr(m, "gradient_checkpointing", False) for m in self.backbone.modules())
+
+    def _pairs(self, forward, ids, mask, P:int, kw:dict):
+        n = ids.shape[0]
+        if n % 2 or not 0 < P < ids.shape[1]: raise ValueError(f"prompt_width={P} for {n} rows of {ids.shape[1]} tokens")
+        B, k = n // 2, int(kw.pop("video_repeats", 2))
+        if k != 2: raise ValueError(f"a DPO pair shows its video twice (video_repeats=2), got {k}")
+        kw.pop("use_cache", None); kw.pop("position_ids", None)
+        tok, vis, rest = _split_inputs(kw, ids.shape)
+        pm = mask[:B, :P]
+        prompt = forward(input_ids=ids[:B, :P], attention_mask=pm, use_cache=True, **rest,
+                         **({"position_ids": _positions(pm)} if self.one_d else {}),
+                         **{a: v[:B, :P] for a, v in tok.items()}, **{a: _first(v, 2) for a, v in vis.items()})
+        cache = prompt.past_key_values
+        cache.batch_select_indices(torch.arange(B, device=ids.device).repeat(2))   # rows [0..B) twice, as the batch
+        pos = pm.sum(1, keepdim=True) + torch.arange(ids.shape[1] - P, device=ids.device)
+        if not self.one_d: pos = (pos + self.backbone.rope_deltas.to(pos.device))[None].expand(3, -1, -1)
+        answers = forward(input_ids=ids[:, P:], attention_mask=mask, past_key_values=cache, use_cache=True,
+                          position_ids=torch.cat([pos, pos], -2), **rest)
+        self.shared += 1
+        return BaseModelOutputWithPast(last_hidden_state=torch.cat([prompt.last_hidden_state.repeat(2, 1, 1),
+                                                                    answers.last_hidden_state], 1))
+
+# %% ../nbs/14_fast.ipynb #dd0543a1
+def _positions(mask): return (mask.long().cumsum(-1) - 1).clamp(min=0)   # each real token's index in its row
+
+# %% ../nbs/14_fast.ipynb #0fe01502
+def fast_video_llm(model):
+    "Teach `model` both: the vision encoder once per video of a batch, the prompt once per pair; returns the two."
+    return VisionOnce(model), PromptOnce(model)
 
 # %% ../nbs/14_fast.ipynb #619cc423
 REF_COLUMNS = {"DPOTrainer": ("ref_chosen_logps", "ref_rejected_logps"),   # the columns TRL reads, per trainer

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 import datasets, torch, yaml
 from .collate import (N_FRAMES, FrameLoader, StepProgress, VideoDPOCollator, VideoKTOCollator, VideoSFTCollator,
                               iter_trl_jsonl, video_trl_config)
-from .fast import VisionOnce, precompute_reference
+from .fast import fast_video_llm, precompute_reference
 from .models import load_video_llm, n_params
 from .records import KTORow, PrefPair, RecordError, SFTRow, file_sha256, from_dict, iter_jsonl
 from .video import VideoMeta, VideoReadError, video_meta
@@ -266,8 +266,8 @@ def make_trainer(recipe:Recipe, stage:Stage, model, processor, ds, out:Path, cal
     cls, col = {"sft": (SFTTrainer, VideoSFTCollator), "dpo": (DPOTrainer, VideoDPOCollator),
                 "tpo": (DPOTrainer, VideoDPOCollator), "kto": (KTOTrainer, VideoKTOCollator)}[stage.kind]
     fast = recipe.fast and stage.kind != "sft"
-    if fast: VisionOnce(model)
-    once = {"vision_once": True} if fast and col is VideoDPOCollator else {}
+    if fast: fast_video_llm(model)
+    once = {"pair_once": True} if fast and col is VideoDPOCollator else {}
     col = col(processor, FrameLoader(n_frames=recipe.n_frames), **once)
     tr = cls(model=model, args=trl_args(recipe, stage, out), train_dataset=ds, processing_class=processor,
              data_collator=col, peft_config=lora_config(stage), callbacks=list(callbacks))
