@@ -7,8 +7,9 @@
   what TRL's image collator, LLaMA-Factory and ms-swift do.
 - `today`: timepref's collator (each video decoded and processed once per pair, then tiled) with TRL's reference pass
   every step: the vision encoder still sees each video 4 times per step (`fast=false` in a recipe).
-- `fast`: `timepref.fast`: the vision encoder once per pair (`VisionOnce`), the reference log-probs computed once
-  before training (`precompute_reference`; its time is `reference_s`, reported apart, and not in `steps_per_s`).
+- `fast`: `timepref.fast`: the vision encoder and the prompt once per pair (`VisionOnce`, `PromptOnce`), the
+  reference log-probs computed once before training (`precompute_reference`; its time is `reference_s`, reported
+  apart, and not in `steps_per_s`).
 
 Models: `mini` (the world's tiny Qwen2-VL, 56x56 frames) and `proxy-2b`: Qwen2-VL-2B's widths (text hidden 1536,
 12 heads / 2 KV heads, MLP 8960, vocabulary 151,936; vision embed 1280, 16 heads, MLP ratio 4, patch 14, merge 2)
@@ -51,14 +52,15 @@ class Clock:
         return timed
 
 
-def one(model_name: str, frames: int, path: str, steps: int, batch: int, layers: int, vision_depth: int) -> dict:
+def one(model_name: str, frames: int, path: str, steps: int, batch: int, layers: int, vision_depth: int,
+        checkpointing: bool = False) -> dict:
     "Train one configuration for 1 + `steps` steps; its figures."
     import datasets, torch
     from peft import LoraConfig
     from transformers import TrainerCallback
     from trl import DPOConfig, DPOTrainer
     from timepref.collate import FrameLoader, VideoDPOCollator, tile, trl_row, video_trl_config, vision_inputs
-    from timepref.fast import VisionOnce, precompute_reference
+    from timepref.fast import fast_video_llm, precompute_reference
     from timepref.records import PrefPair
     from timepref.world import WorldConfig, make_world
     warnings.filterwarnings("ignore")
@@ -78,7 +80,15 @@ def one(model_name: str, frames: int, path: str, steps: int, batch: int, layers:
     clock = Clock()
     visual = model.model.visual
     visual.forward = clock.wrap("vision", visual.forward, sync)
-    if path == "fast": VisionOnce(model)
+    calls = {"vision": 0, "language model": 0}            # encoder and language-model forwards in the timed steps
+    def counted(part, fn):
+        def f(*a, **k):
+            if clock.on: calls[part] += 1
+            return fn(*a, **k)
+        return f
+    visual.forward = counted("vision", visual.forward)
+    model.model.language_model.forward = counted("language model", model.model.language_model.forward)
+    if path == "fast": fast_video_llm(model)
 
     class Peers(VideoDPOCollator):
         "The processor once per completion, each with its own decoded video."
@@ -92,7 +102,7 @@ def one(model_name: str, frames: int, path: str, steps: int, batch: int, layers:
             return {**vision_inputs(pair), **out}
 
     Col = Peers if path == "peers" else VideoDPOCollator
-    col = Col(proc, FrameLoader(n_frames=frames), vision_once=path == "fast")
+    col = Col(proc, FrameLoader(n_frames=frames), pair_once=path == "fast")
     col.frames._decode = clock.wrap("decode", col.frames._decode)
     col.processor = clock.wrap("process", col.processor)
     col.processor.tokenizer, col.processor.apply_chat_template = proc.tokenizer, proc.apply_chat_template
@@ -107,7 +117,8 @@ def one(model_name: str, frames: int, path: str, steps: int, batch: int, layers:
             if clock.on: sync(); clock.t["optimizer"] += time.perf_counter() - self.t
 
     args = video_trl_config(DPOConfig, output_dir=str(tmp / "out"), per_device_train_batch_size=batch,
-                            max_steps=steps + 1, learning_rate=1e-5, logging_steps=10**6, disable_tqdm=True)
+                            max_steps=steps + 1, learning_rate=1e-5, logging_steps=10**6, disable_tqdm=True,
+                            activation_checkpointing=checkpointing)
     lora = LoraConfig(r=16, lora_alpha=32, task_type="CAUSAL_LM", target_modules=r".*language_model.*_proj")
     tr = DPOTrainer(model=model, args=args, train_dataset=ds, processing_class=proc, data_collator=col,
                     peft_config=lora, callbacks=[Steps()])
@@ -128,7 +139,8 @@ def one(model_name: str, frames: int, path: str, steps: int, batch: int, layers:
             "seconds_per_step": round(total / steps, 3), "share": {k: round(v / total, 3) for k, v in parts.items()},
             "device": torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)",
             "batch_pairs": batch, "layers": layers if model_name != "mini" else None,
-            "vision_depth": vision_depth if model_name != "mini" else None}
+            "vision_depth": vision_depth if model_name != "mini" else None, "checkpointing": checkpointing,
+            "forwards_per_step": {k: round(v / steps, 2) for k, v in calls.items()}}
 
 
 def main():
@@ -140,17 +152,20 @@ def main():
     ap.add_argument("--batch-size", type=int, default=2, help="pairs per step")
     ap.add_argument("--layers", type=int, default=2, help="proxy-2b: language-model layers (Qwen2-VL-2B: 28)")
     ap.add_argument("--vision-depth", type=int, default=2, help="proxy-2b: vision blocks (Qwen2-VL-2B: 32)")
+    ap.add_argument("--checkpointing", action="store_true",
+                    help="activation checkpointing (then PromptOnce runs whole rows: transformers drops the cache)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
         m, f, p = a.one.split(":")
-        print(json.dumps(one(m, int(f), p, a.steps, a.batch_size, a.layers, a.vision_depth))); return
+        print(json.dumps(one(m, int(f), p, a.steps, a.batch_size, a.layers, a.vision_depth, a.checkpointing))); return
     rows = []
     for m in a.models:
         for f in ([8] if m == "mini" else a.frames):
             for p in a.paths:
                 cmd = [sys.executable, __file__, "--one", f"{m}:{f}:{p}", "--steps", str(a.steps), "--batch-size",
-                       str(a.batch_size), "--layers", str(a.layers), "--vision-depth", str(a.vision_depth)]
+                       str(a.batch_size), "--layers", str(a.layers), "--vision-depth", str(a.vision_depth),
+                       *(["--checkpointing"] if a.checkpointing else [])]
                 res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode: sys.exit(f"{m} {f} frames {p}: failed\n{res.stderr[-3000:]}")
                 rows.append(json.loads(res.stdout.strip().splitlines()[-1]))

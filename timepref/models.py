@@ -18,7 +18,7 @@ from .world import BACKGROUNDS, COLOURS, EVENTS, SHAPES, SceneSpec
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PRESETS', 'LLAVA_CHAT_TEMPLATE', 'TINY_BUILDERS', 'load_video_llm', 'world_corpus',
            'train_tokenizer', 'build_processor', 'TinyPreset', 'tiny_qwen2vl_config', 'build_tiny_qwen2vl', 'n_params',
-           'build_tiny_llava_onevision', 'build_tiny']
+           'build_tiny_llava_onevision', 'build_tiny_qwen2_5vl', 'build_tiny']
 
 # %% ../nbs/10_models.ipynb #b3656c3e
 def _dtype(dtype) -> torch.dtype|str:
@@ -210,8 +210,32 @@ def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:I
     if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
     return model.eval(), processor
 
+# %% ../nbs/10_models.ipynb #451f91a5
+def build_tiny_qwen2_5vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
+    "A randomly initialised tiny Qwen2.5-VL and its processor, saved to `out` if given; returns `(model, processor)`."
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+    p = PRESETS[size]; px = dict(min_pixels=p.frame_size ** 2, max_pixels=p.frame_size ** 2)
+    tok = train_tokenizer(corpus or world_corpus(), p.vocab_size)
+    video = Qwen2VLVideoProcessor(**px, cap_pixels_per_frame=True, do_sample_frames=False)
+    processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**px), video_processor=video, tokenizer=tok,
+                                    chat_template=CHAT_TEMPLATE)
+    two = tiny_qwen2vl_config(tok, p).to_dict()
+    vision = dict(depth=p.vision_depth, hidden_size=p.vision_dim, out_hidden_size=p.hidden, num_heads=p.vision_heads,
+                  intermediate_size=2 * p.vision_dim, patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
+                  window_size=112, fullatt_block_indexes=[p.vision_depth - 1])
+    keep = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id", "bos_token_id",
+            "eos_token_id", "pad_token_id")
+    cfg = Qwen2_5_VLConfig(text_config={**two["text_config"], "model_type": "qwen2_5_vl_text"}, vision_config=vision,
+                           **{k: two[k] for k in keep})
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(cfg)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
+    return model.eval(), processor
+
 # %% ../nbs/10_models.ipynb #dfa6bce8
-TINY_BUILDERS = {"qwen2vl": build_tiny_qwen2vl, "llava_onevision": build_tiny_llava_onevision}
+TINY_BUILDERS = {"qwen2vl": build_tiny_qwen2vl, "llava_onevision": build_tiny_llava_onevision,
+                 "qwen2_5vl": build_tiny_qwen2_5vl}
 
 def build_tiny(arch:str="qwen2vl", size:str="tiny", **kw):
     "A randomly initialised tiny video LLM of architecture `arch` (`TINY_BUILDERS`), preset `size`: (model, processor)."
