@@ -55,6 +55,9 @@ class NiahConfig:
         if not num(self.fps) or self.fps <= 0: raise ValueError(f"fps must be positive, got {self.fps!r}")
         if not num(self.needle_seconds) or round(self.needle_seconds * self.fps) < 1:
             raise ValueError(f"needle_seconds must last a frame or more at {self.fps} fps, got {self.needle_seconds}")
+        s = self.scene_seconds
+        if len(s) != 2 or not all(num(v) for v in s) or not 1 / self.fps <= s[0] <= s[1] <= 3600:
+            raise ValueError(f"scene_seconds must be (shortest, longest): a frame at {self.fps} fps to 3600, got {s}")
         bad = [a for a in self.ask if a not in FACTS]
         if bad or not self.ask: raise ValueError(f"ask must name some of {FACTS}, got {self.ask}")
         most = min(len(_vocab(a)) for a in self.ask)
