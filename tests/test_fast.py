@@ -134,6 +134,8 @@ def test_reference_store_survives_a_kill_and_is_shared(rows, tmp_path):
     assert again.train_dataset["ref_chosen_logps"] == [x[0] for l in lines for x in json.loads(l)]
     other = make(rows["dpo"].select([1, 0, 2, 3]))                                     # other rows: another key
     assert precompute_reference(other, tmp_path / "ref", progress=False) != path
-    path.write_text(lines[0])                                                          # a store that lost rows
-    with pytest.raises(ValueError, match="2 rows of reference log-probs for 4 rows"):
-        precompute_reference(make(), tmp_path / "ref", progress=False)
+    for damaged in (lines[0], lines[0] + "garbage\n" + lines[1]):                      # lost rows, a bad line
+        path.write_text(damaged)
+        with pytest.raises(ValueError, match="2 rows of reference log-probs for 4 rows"):
+            precompute_reference(make(), tmp_path / "ref", progress=False)
+        assert path.read_text() == damaged                                             # read, never rewritten

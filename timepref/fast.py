@@ -167,9 +167,10 @@ def reference_key(trainer) -> str:
                   trainer.args.per_device_train_batch_size, getattr(trainer, "ld_alpha", None))[:24]
 
 # %% ../nbs/14_fast.ipynb #a6452492
-def _read_batches(path:Path, n_cols:int) -> list:
-    """The rows of reference log-probs in `path`, one JSON line per batch; a last line cut short by a kill is
-    dropped (and cut from the file), so writing resumes after the last whole batch."""
+def _read_batches(path:Path, n_cols:int, cut:bool=False) -> list:
+    """The rows of reference log-probs in `path`, one JSON line per batch, up to the first line that is not a whole
+    batch; `cut`: also cut that line and what follows from the file (a `.partial` file killed mid-write resumes
+    after its last whole batch). A finished store is only read."""
     vals, good = [], 0
     if not path.exists(): return vals
     with open(path, "rb") as f:
@@ -178,7 +179,8 @@ def _read_batches(path:Path, n_cols:int) -> list:
             except ValueError: v = None
             if not isinstance(v, list) or any(not isinstance(x, list) or len(x) != n_cols for x in v): break
             vals += v; good += len(line)
-    with open(path, "r+b") as f: f.truncate(good)
+    if cut:
+        with open(path, "r+b") as f: f.truncate(good)
     return vals
 
 # %% ../nbs/14_fast.ipynb #7d543a87
@@ -214,7 +216,7 @@ def _compute_reference(trainer, cache:Path, n_cols:int, progress:bool):
     "Write the reference log-probs of every batch of the training rows, in order, to `cache` (resuming a partial one)."
     ds, bs, col = trainer.train_dataset, trainer.args.per_device_train_batch_size, trainer.data_collator
     part = cache.with_suffix(".partial")
-    start = len(_read_batches(part, n_cols))
+    start = len(_read_batches(part, n_cols, cut=True))
     with open(part, "a") as f:
         for i in tqdm(range(start, len(ds), bs), desc="reference log-probs", unit="batch", disable=not progress):
             batch = trainer._prepare_inputs(col([ds[j] for j in range(i, min(i + bs, len(ds)))]))
@@ -237,7 +239,8 @@ def precompute_reference(trainer,                  # a TRL DPOTrainer (DPO, TPO)
         fcntl.flock(lock, fcntl.LOCK_EX)               # one process computes; another on the same key waits, then reads
         if not cache.exists(): _compute_reference(trainer, cache, len(cols), progress)
     vals, ds = _read_batches(cache, len(cols)), trainer.train_dataset
-    if len(vals) != len(ds): raise ValueError(f"{cache}: {len(vals)} rows of reference log-probs for {len(ds)} rows")
+    if len(vals) != len(ds):
+        raise ValueError(f"{cache}: {len(vals)} rows of reference log-probs for {len(ds)} rows (damaged: delete it)")
     on = not datasets.utils.are_progress_bars_disabled()
     datasets.disable_progress_bars()                     # no "Flattening the indices" bar for a filtered dataset
     try:
