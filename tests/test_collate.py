@@ -1,13 +1,12 @@
-"Every video collator drives its TRL trainer with a LoRA adapter for a few steps, on three architectures (Qwen2-VL, LLaVA-OneVision, Qwen2.5-VL)."
+"Every video collator drives its TRL trainer with a LoRA adapter for a few steps, on every tiny family (`TINY_BUILDERS`)."
 import datasets, pytest, torch
 from peft import LoraConfig
 from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer, SFTConfig, SFTTrainer
 from timepref.collate import FrameLoader, VideoDPOCollator, VideoKTOCollator, VideoSFTCollator, trl_row, video_trl_config
-from timepref.models import build_tiny_llava_onevision, build_tiny_qwen2_5vl, build_tiny_qwen2vl
+from timepref.models import TINY_BUILDERS, build_tiny_qwen2vl
 from timepref.records import KTORow, PrefPair, SFTRow, write_jsonl
 
-BUILDERS = {"qwen2vl": build_tiny_qwen2vl, "llava-ov": build_tiny_llava_onevision,
-            "qwen2.5-vl": build_tiny_qwen2_5vl}
+BUILDERS = TINY_BUILDERS
 
 
 def records(recs, kind):

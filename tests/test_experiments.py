@@ -55,7 +55,7 @@ def test_e2e_benchmark_files_are_checked_before_anything_runs(tmp_path):
 def test_e2e_unknown_model_size_or_architecture_fails_before_anything_runs(tmp_path):
     for flag, value, says in (("--size", "huge", "size: no preset 'huge'; presets: tiny, mini, small"),
                               ("--arch", "internvl",
-                               "arch: unknown 'internvl'; the tiny ones: qwen2vl, llava_onevision, qwen2_5vl")):
+                               "arch: unknown 'internvl'; the tiny ones: qwen2vl, llava_onevision, qwen2_5vl, qwen3vl, llava_next_video")):
         r = run_cli("e2e", "--out", tmp_path / "x", flag, value, check=False)
         assert r.returncode != 0 and r.stderr.strip().endswith(says), r.stderr
         assert r.stderr.count("\n") == 1 and not (tmp_path / "x").exists()

@@ -1,4 +1,4 @@
-"The fast preference-training path (timepref.fast) trains as TRL's own path does, on both tested architectures."
+"The fast preference-training path (timepref.fast) trains as TRL's own path does, on every tiny family."
 import json, subprocess, sys, warnings
 from pathlib import Path
 import datasets, pytest, torch
@@ -6,7 +6,7 @@ from peft import LoraConfig
 from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer
 from timepref.collate import FrameLoader, VideoDPOCollator, VideoKTOCollator, trl_row, video_trl_config
 from timepref.fast import VisionOnce, fast_video_llm, precompute_reference
-from timepref.models import build_tiny
+from timepref.models import TINY_BUILDERS, build_tiny
 from timepref.records import KTORow, PrefPair
 
 
@@ -59,7 +59,7 @@ def step(tr, n=4):
 
 
 @pytest.mark.parametrize("kind", ["dpo", "kto"])
-@pytest.mark.parametrize("arch", ["qwen2vl", "llava_onevision", "qwen2_5vl"])
+@pytest.mark.parametrize("arch", list(TINY_BUILDERS))
 def test_fast_path_gives_the_same_loss_rewards_and_gradients(rows, tmp_path, kind, arch):
     l0, m0, g0 = step(trainer(kind, arch, rows[kind], False, tmp_path))
     tr = trainer(kind, arch, rows[kind], True, tmp_path)
@@ -75,7 +75,7 @@ def test_fast_path_gives_the_same_loss_rewards_and_gradients(rows, tmp_path, kin
     assert vision.passes == 1 and prompt.shared == (kind == "dpo")   # the reference was precomputed: not run
 
 
-@pytest.mark.parametrize("arch", ["qwen2vl", "llava_onevision", "qwen2_5vl"])
+@pytest.mark.parametrize("arch", list(TINY_BUILDERS))
 def test_under_activation_checkpointing_whole_rows_run_and_agree(rows, tmp_path, arch):
     "transformers drops caches in checkpointed layers: PromptOnce runs whole rows (at their own positions) instead."
     l0, _, g0 = step(trainer("dpo", arch, rows["dpo"], False, tmp_path, checkpointing=True))
@@ -86,7 +86,7 @@ def test_under_activation_checkpointing_whole_rows_run_and_agree(rows, tmp_path,
     assert max((g0[n] - g1[n]).abs().max().item() for n in g0) < 1e-5
 
 
-@pytest.mark.parametrize("arch", ["qwen2vl", "llava_onevision", "qwen2_5vl"])
+@pytest.mark.parametrize("arch", list(TINY_BUILDERS))
 def test_a_trained_encoder_is_still_encoded_once_per_pair_and_equal(rows, tmp_path, arch):
     "Full fine-tuning (the encoder trains): features are not kept, the pair's two copies still share one pass."
     l0, _, g0 = step(trainer("dpo", arch, rows["dpo"], False, tmp_path, frozen=False))

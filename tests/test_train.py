@@ -53,6 +53,19 @@ def test_two_processes_under_accelerate(data, tmp_path):
     assert (run["launcher"], run["num_processes"]) == ("accelerate", 2)
 
 
+
+def test_fsdp_config_on_the_cpu_runs_data_parallel_and_says_so(data, tmp_path):
+    "accelerate drops an FSDP config on the CPU: the stage still trains on 2 processes, and the run says what ran."
+    cfg = Path(timepref.__file__).parent / "accelerate" / "fsdp.yaml"
+    cmd = [str(ACCELERATE), "launch", "--config_file", str(cfg), "--num_processes", "2", "--mixed_precision", "no",
+           "-m", "timepref.train", "--recipe", "mini/dpo", *overrides(data, tmp_path / "run", steps=2)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "FSDP was asked for, but accelerate runs it only on GPUs" in res.stderr
+    rec = json.loads((tmp_path / "run" / "stage-0-dpo" / "stage.json").read_text())
+    assert (rec["processes"], rec["sharding"], rec["steps"]) == (2, None, 2)
+    assert (tmp_path / "run" / "stage-0-dpo" / "model" / "model.safetensors").is_file()
+
 def test_killed_stage_resumes_from_its_checkpoint(data, tmp_path):
     "SIGKILL after the first checkpoint; the same command goes on from it and finishes the stage."
     cmd = [sys.executable, "-m", "timepref.train", "--recipe", "mini/dpo", *overrides(data, tmp_path / "run", steps=40), "save_steps=2"]

@@ -115,7 +115,7 @@ def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, s
 class BaseConfig:
     "How the base model learns the world."
     size: str = "mini"          # preset of the tiny model (`timepref.models.PRESETS`: tiny, mini, small)
-    arch: str = "qwen2vl"       # its architecture (`timepref.models.TINY_BUILDERS`: qwen2vl, llava_onevision)
+    arch: str = "qwen2vl"       # its architecture (`timepref.models.TINY_BUILDERS`: qwen2vl, llava_onevision, ...)
     n_frames: int = 16          # frames per video, spread evenly
     steps: int = 1500           # optimiser steps
     batch_size: int = 16          # examples per optimiser step

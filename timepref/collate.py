@@ -7,7 +7,7 @@ each video processed once per pair."""
 from __future__ import annotations
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 import numpy as np, torch
@@ -17,11 +17,12 @@ from tqdm.auto import tqdm
 from transformers import TrainerCallback
 from trl.trainer.utils import flush_left
 from .records import KTORow, PrefPair, RecordError, SFTRow, from_dict, iter_jsonl, to_dict
-from .video import read_frames, read_frames_at, read_frames_at_indices
+from transformers.video_utils import VideoMetadata
+from .video import read_frames_at_indices, sample_indices, time_to_index, video_meta
 
 # %% auto #0
 __all__ = ['N_FRAMES', 'RAGGED', 'REF_LOGPS', 'strip_none', 'as_messages', 'video_prompt', 'as_prompt', 'FrameLoader',
-           'vision_inputs', 'join_completions', 'tile', 'ragged_videos', 'same_length', 'VideoCollator',
+           'vision_inputs', 'join_completions', 'tile', 'ragged_videos', 'stretch', 'same_length', 'VideoCollator',
            'VideoSFTCollator', 'VideoDPOCollator', 'VideoKTOCollator', 'trl_row', 'from_trl_row', 'iter_trl_jsonl',
            'read_trl_jsonl', 'video_trl_config', 'StepProgress']
 
@@ -73,22 +74,37 @@ class FrameLoader:
 
 # %% ../nbs/11_collate.ipynb #90ad21f8
 @patch
-def _decode(self:FrameLoader, video:str, frames:list) -> np.ndarray:
-    p = self.path(video)
-    if not frames: return read_frames(p, self.n_frames, backend=self.backend)
-    if all(isinstance(f, int) for f in frames): return read_frames_at_indices(p, frames, backend=self.backend)
-    return read_frames_at(p, [float(f) for f in frames], backend=self.backend)
+def _decode(self:FrameLoader, video:str, frames:list) -> tuple[np.ndarray, VideoMetadata]:
+    "The clip, and where it came from: the video's frame count, rate and size, and the indices read, in time order."
+    p = self.path(video); m = video_meta(p, self.backend)
+    if not frames: idx = sample_indices(m.frame_count, self.n_frames, m.fps)
+    elif all(isinstance(f, int) for f in frames): idx = list(frames)
+    else: idx = [time_to_index(float(t), m.fps, m.frame_count) for t in frames]
+    meta = VideoMetadata(total_num_frames=m.frame_count, fps=m.fps, width=m.width, height=m.height,
+                         duration=m.duration, frames_indices=sorted(idx))
+    return read_frames_at_indices(p, idx, self.backend, m), meta
 
 # %% ../nbs/11_collate.ipynb #55413877
 @patch
-def __call__(self:FrameLoader, video:str, frames:Sequence=()) -> np.ndarray:
-    "The `(T, H, W, 3)` uint8 frames of `video` (`frames` as in `PrefPair.frames`)."
+def _get(self:FrameLoader, video:str, frames:Sequence=()) -> tuple[np.ndarray, VideoMetadata]:
     key = (str(video), tuple(frames or ()))
     if key in self._cache: self._cache.move_to_end(key); return self._cache[key]
-    clip = self._decode(video, list(frames or ())); self.decodes += 1
-    self._cache[key] = clip; self._bytes += clip.nbytes
-    while self._bytes > self.cache_mb * 2**20 and len(self._cache) > 1: self._bytes -= self._cache.popitem(last=False)[1].nbytes
-    return clip
+    got = self._cache[key] = self._decode(video, list(frames or ())); self.decodes += 1; self._bytes += got[0].nbytes
+    while self._bytes > self.cache_mb * 2**20 and len(self._cache) > 1:
+        self._bytes -= self._cache.popitem(last=False)[1][0].nbytes
+    return got
+
+@patch
+def __call__(self:FrameLoader, video:str, frames:Sequence=()) -> np.ndarray:
+    "The `(T, H, W, 3)` uint8 frames of `video` (`frames` as in `PrefPair.frames`)."
+    return self._get(video, frames)[0]
+
+@patch
+def metadata(self:FrameLoader, video:str, frames:Sequence=()) -> VideoMetadata:
+    """Where the clip `self(video, frames)` came from, as transformers' processors read it: Qwen2.5-VL's rotary time
+    and Qwen3-VL's timestamps come from its rate and frame indices. The indices are in time order, so a clip whose
+    frames a row shuffles is stamped as the same frames played in order: the stamps never give the shuffle away."""
+    return self._get(video, frames)[1]
 
 # %% ../nbs/11_collate.ipynb #0bba4406
 def _token_keys(enc) -> list[str]:
@@ -125,19 +141,28 @@ def tile(enc, k:int) -> dict:
     return {key: torch.cat([v] * k) if torch.is_tensor(v) else list(v) * k for key, v in enc.items()}
 
 # %% ../nbs/11_collate.ipynb #cf0dcbf0
-RAGGED = ("Qwen2VLProcessor", "Qwen2_5_VLProcessor")    # processors that flatten each video's patches: any lengths
+RAGGED = ("Qwen2VLProcessor", "Qwen2_5_VLProcessor", "Qwen3VLProcessor")   # flatten each video's patches: any lengths
 REF_LOGPS = ("ref_chosen_logps", "ref_rejected_logps", "ref_logps", "ref_KL_logps")   # TRL's precomputed columns
 
 def ragged_videos(processor) -> bool:
     "Whether `processor` batches videos of different lengths (Qwen2-VL's flattens them; LLaVA-OneVision's stacks them)."
     return type(processor).__name__ in RAGGED
 
+def stretch(n:int, t:int) -> np.ndarray:
+    "Indices that play `n` frames as `t`, in order: with `t >= n` each is kept, some repeated; else evenly spread."
+    return np.round(np.linspace(0, n - 1, t)).astype(int)
+
 def same_length(videos:list) -> list:
-    """Videos of one length, the longest one's: a shorter video's frames repeated in order (slower playback; none
-    dropped, none moved), for processors that stack a batch's videos into one tensor."""
+    """Videos of one length, the longest one's: a shorter video's frames repeated in order (slower playback), for
+    processors that stack a batch's videos into one tensor."""
     if any(len(v) == 0 for v in videos): raise ValueError("a video with no frames: nothing to show the model")
     t = max((len(v) for v in videos), default=0)
-    return [v if len(v) == t else v[np.round(np.linspace(0, len(v) - 1, t)).astype(int)] for v in videos]
+    return [v if len(v) == t else v[stretch(len(v), t)] for v in videos]
+
+def _stretched(m:VideoMetadata, t:int) -> VideoMetadata:
+    "`m` for `t` frames over the same times (`same_length`'s repeats; another clip shown in the row's place)."
+    idx = m.frames_indices
+    return m if len(idx) == t else replace(m, frames_indices=[idx[i] for i in stretch(len(idx), t)])
 
 @dataclass
 class VideoCollator:
@@ -154,12 +179,15 @@ class VideoCollator:
         return apply_chat_template(ex, self.processor)
 
     def encode_prompts(self, rows:list[dict], prompts:list[str], videos:list|None=None):
-        "Left-padded prompt tokens and pixel tensors, one video per row (`videos`: frames to use instead of the rows')."
+        """Left-padded prompt tokens and pixel tensors, one video per row, with each clip's metadata (its times).
+        `videos`: frames to use instead of the rows' (reversed, corrupted, another subset): stamped over the times of
+        the row's own clip."""
         if videos is None: videos = [self.frames(r["video"], r.get("frames") or ()) for r in rows]
         if not ragged_videos(self.processor): videos = same_length(videos)
-        return self.processor(
-            text=prompts, videos=videos, padding=True, padding_side="left", return_tensors="pt", add_special_tokens=False
-        )
+        meta = [self.frames.metadata(r["video"], r.get("frames") or ()) for r in rows]
+        meta = [_stretched(m, len(v)) for m, v in zip(meta, videos)]
+        return self.processor(text=prompts, videos=videos, video_metadata=meta, padding=True, padding_side="left",
+                              return_tensors="pt", add_special_tokens=False)
 
     def reference(self, rows:list[dict]) -> dict:
         "The rows' precomputed reference log-probs (`REF_LOGPS` columns), as tensors, when the rows have them."

@@ -105,7 +105,7 @@ class E2EConfig:
     benchmarks: dict|None = None        # `SuiteFiles` fields: score on the benchmarks' own files instead of the world `suite`
     recipes: dict|None = None           # arm -> recipe (shipped name or YAML file) to train it with instead of its `mini/` one
     size: str = "mini"                  # the base model's preset (`timepref.models.PRESETS`: tiny, mini, small)
-    arch: str = "qwen2vl"               # the base model's architecture (`TINY_BUILDERS`: qwen2vl, llava_onevision)
+    arch: str = "qwen2vl"               # the base model's architecture (`TINY_BUILDERS`: qwen2vl, llava_onevision, ...)
     data_model: dict|None = None        # make the data with the base model of this config changed by these fields (e.g.
                                         # {"size": "tiny"}) and train this one on it: TEMPLE Tables 2-3; None: its own
 

@@ -13,10 +13,11 @@ from transformers.modeling_outputs import BaseModelOutputWithPast
 from trl.trainer.utils import use_adapter
 from .collate import REF_LOGPS
 from .records import digest
+from .scoring import next_positions
 
 # %% auto #0
-__all__ = ['REF_COLUMNS', 'VisionOnce', 'PromptOnce', 'fast_video_llm', 'weights_digest', 'reference_key', 'reference_logps',
-           'precompute_reference']
+__all__ = ['FAST_FAMILIES', 'REF_COLUMNS', 'VisionOnce', 'PromptOnce', 'fast_video_llm', 'weights_digest', 'reference_key',
+           'reference_logps', 'precompute_reference']
 
 # %% ../nbs/14_fast.ipynb #6e4a353e
 def _first(v, k:int):
@@ -30,6 +31,13 @@ def _repeat(features, k:int):
     "Per-video features repeated `k` times, as the backbone wants them (one tensor, or a tuple of one per video)."
     if k == 1: return features
     return torch.cat([features] * k) if torch.is_tensor(features) else tuple(features) * k
+
+def _repeat_features(out, k:int):
+    """A vision output whose per-video features are repeated `k` times: the features (`pooler_output`), and the
+    inner layers' features Qwen3-VL adds to the first language-model layers (`deepstack_features`), if any."""
+    deep = getattr(out, "deepstack_features", None)
+    more = {} if deep is None else {"deepstack_features": [_repeat(f, k) for f in deep]}
+    return type(out)(**{**out, "pooler_output": _repeat(out.pooler_output, k), **more})
 
 # %% ../nbs/14_fast.ipynb #632259b2
 class VisionOnce:
@@ -60,7 +68,7 @@ class VisionOnce:
                 out = features(pixels, *args, **kw)
                 self.passes += 1
                 self._last = (weakref.ref(root), key, out) if self.frozen else None
-            return type(out)(**{**out, "pooler_output": _repeat(out.pooler_output, k)})
+            return _repeat_features(out, k)
 
         self.backbone.forward, self.backbone.get_video_features = forward_once, features_once
 
@@ -85,7 +93,7 @@ class PromptOnce:
     def __init__(self, model):
         self.backbone = getattr(model, model.base_model_prefix, None)
         self.shared = 0                                    # forwards that ran the prompts once
-        self.one_d = not hasattr(self.backbone, "rope_deltas")    # plain positions (no multimodal RoPE)
+        self.one_d = not hasattr(self.backbone, "get_rope_index")   # plain positions (no multimodal RoPE)
         forward = self.backbone.forward
 
         def forward_pairs(input_ids=None, attention_mask=None, prompt_width=None, **kw):
@@ -110,13 +118,12 @@ class PromptOnce:
         kw.pop("use_cache", None); kw.pop("position_ids", None)
         tok, vis, rest = _split_inputs(kw, ids.shape)
         pm = mask[:B, :P]
-        prompt = forward(input_ids=ids[:B, :P], attention_mask=pm, use_cache=True, **rest,
-                         **({"position_ids": _positions(pm)} if self.one_d else {}),
-                         **{a: v[:B, :P] for a, v in tok.items()}, **{a: _first(v, 2) for a, v in vis.items()})
+        first = {"input_ids": ids[:B, :P], "attention_mask": pm, **{a: v[:B, :P] for a, v in tok.items()},
+                 **{a: _first(v, 2) for a, v in vis.items()}}
+        prompt = forward(**first, use_cache=True, **rest, **({"position_ids": _positions(pm)} if self.one_d else {}))
         cache = prompt.past_key_values
         cache.batch_select_indices(torch.arange(B, device=ids.device).repeat(2))   # rows [0..B) twice, as the batch
-        pos = pm.sum(1, keepdim=True) + torch.arange(ids.shape[1] - P, device=ids.device)
-        if not self.one_d: pos = (pos + self.backbone.rope_deltas.to(pos.device))[None].expand(3, -1, -1)
+        pos = next_positions(self.backbone, first, ids.shape[1] - P)
         answers = forward(input_ids=ids[:, P:], attention_mask=mask, past_key_values=cache, use_cache=True,
                           position_ids=torch.cat([pos, pos], -2), **rest)
         self.shared += 1
@@ -127,8 +134,15 @@ class PromptOnce:
 def _positions(mask): return (mask.long().cumsum(-1) - 1).clamp(min=0)   # each real token's index in its row
 
 # %% ../nbs/14_fast.ipynb #0fe01502
+FAST_FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video")   # tests/test_fast.py
+
 def fast_video_llm(model):
-    "Teach `model` both: the vision encoder once per video of a batch, the prompt once per pair; returns the two."
+    """Teach `model` both: the vision encoder once per video of a batch, the prompt once per pair; returns the two.
+    Only for the families it is tested on (`FAST_FAMILIES`): another one would train, maybe wrongly, without a word."""
+    kind = getattr(model.config, "model_type", None)
+    if kind not in FAST_FAMILIES:
+        raise ValueError(f"{type(model).__name__} ({kind}): the fast path is tested on {', '.join(FAST_FAMILIES)} "
+                         "only; train it on TRL's own path (`fast: false` in the recipe)")
     return VisionOnce(model), PromptOnce(model)
 
 # %% ../nbs/14_fast.ipynb #619cc423

@@ -18,7 +18,8 @@ from .world import BACKGROUNDS, COLOURS, EVENTS, SHAPES, SceneSpec
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PRESETS', 'LLAVA_CHAT_TEMPLATE', 'TINY_BUILDERS', 'load_video_llm', 'world_corpus',
            'train_tokenizer', 'build_processor', 'TinyPreset', 'tiny_qwen2vl_config', 'build_tiny_qwen2vl', 'n_params',
-           'build_tiny_llava_onevision', 'build_tiny_qwen2_5vl', 'build_tiny']
+           'build_tiny_llava_onevision', 'build_tiny_qwen2_5vl', 'build_tiny_qwen3vl', 'build_tiny_llava_next_video',
+           'build_tiny']
 
 # %% ../nbs/10_models.ipynb #b3656c3e
 def _dtype(dtype) -> torch.dtype|str:
@@ -233,9 +234,70 @@ def build_tiny_qwen2_5vl(out:str|Path|None=None, size:str="tiny", corpus:Iterabl
     if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
     return model.eval(), processor
 
+# %% ../nbs/10_models.ipynb #182afc53
+def build_tiny_qwen3vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
+    "A randomly initialised tiny Qwen3-VL and its processor, saved to `out` if given; returns `(model, processor)`."
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3VLProcessor, Qwen3VLVideoProcessor
+    p = PRESETS[size]; n = p.frame_size ** 2
+    tok = train_tokenizer(corpus or world_corpus(), p.vocab_size)
+    video = Qwen3VLVideoProcessor(size={"shortest_edge": n, "longest_edge": n}, patch_size=14, do_sample_frames=False,
+                                  cap_pixels_per_frame=True)
+    processor = Qwen3VLProcessor(image_processor=Qwen2VLImageProcessor(min_pixels=n, max_pixels=n),
+                                 video_processor=video, tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    two, hd = tiny_qwen2vl_config(tok, p).to_dict(), p.hidden // p.heads
+    ids = {k: two[k] for k in ("bos_token_id", "eos_token_id", "pad_token_id")}
+    text = dict(vocab_size=len(tok), hidden_size=p.hidden, intermediate_size=p.intermediate, num_hidden_layers=p.layers,
+                num_attention_heads=p.heads, num_key_value_heads=p.kv_heads, head_dim=hd, tie_word_embeddings=True,
+                rope_scaling={"rope_type": "default", "mrope_section": _mrope_section(hd), "mrope_interleaved": True},
+                **ids)
+    vision = dict(depth=p.vision_depth, hidden_size=p.vision_dim, out_hidden_size=p.hidden, num_heads=p.vision_heads,
+                  intermediate_size=2 * p.vision_dim, patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
+                  num_position_embeddings=(p.frame_size // 14) ** 2, deepstack_visual_indexes=[0])
+    keep = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
+    cfg = Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True, **{k: two[k] for k in keep})
+    torch.manual_seed(seed)
+    model = Qwen3VLForConditionalGeneration(cfg)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
+    return model.eval(), processor
+
+# %% ../nbs/10_models.ipynb #41a8649f
+def build_tiny_llava_next_video(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
+    "A randomly initialised tiny LLaVA-NeXT-Video and its processor, saved to `out` if given: `(model, processor)`."
+    from transformers import (LlavaNextImageProcessor, LlavaNextVideoConfig, LlavaNextVideoForConditionalGeneration,
+                              LlavaNextVideoProcessor, LlavaNextVideoVideoProcessor)
+    p = PRESETS[size]; fs = {"height": p.frame_size, "width": p.frame_size}
+    tok = train_tokenizer(corpus or world_corpus(), p.vocab_size)
+    tok.add_special_tokens({"additional_special_tokens": ["<image>", "<video>"]})
+    processor = LlavaNextVideoProcessor(
+        image_processor=LlavaNextImageProcessor(size=fs, crop_size=fs, image_grid_pinpoints=[[p.frame_size] * 2],
+                                                do_center_crop=False),
+        video_processor=LlavaNextVideoVideoProcessor(size=fs, crop_size=fs, do_center_crop=False,
+                                                     do_sample_frames=False),
+        tokenizer=tok, chat_template=LLAVA_CHAT_TEMPLATE, patch_size=14, vision_feature_select_strategy="default",
+        num_additional_image_tokens=1)
+    i = tok.convert_tokens_to_ids
+    ids = dict(bos_token_id=i("<|im_start|>"), eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
+    cfg = LlavaNextVideoConfig(
+        vision_config=dict(model_type="clip_vision_model", hidden_size=p.vision_dim, intermediate_size=2 * p.vision_dim,
+                           num_hidden_layers=p.vision_depth, num_attention_heads=p.vision_heads,
+                           image_size=p.frame_size, patch_size=14, projection_dim=p.vision_dim),
+        text_config=dict(model_type="qwen2", vocab_size=len(tok), hidden_size=p.hidden,
+                         intermediate_size=p.intermediate, num_hidden_layers=p.layers, num_attention_heads=p.heads,
+                         num_key_value_heads=p.kv_heads, tie_word_embeddings=True, **ids),
+        image_token_index=i("<image>"), video_token_index=i("<video>"), vision_feature_select_strategy="default",
+        vision_feature_layer=-1, image_grid_pinpoints=[[p.frame_size] * 2], spatial_pool_stride=2,
+        tie_word_embeddings=True, **ids)
+    torch.manual_seed(seed)
+    model = LlavaNextVideoForConditionalGeneration(cfg)
+    model.generation_config.pad_token_id = ids["pad_token_id"]
+    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
+    return model.eval(), processor
+
 # %% ../nbs/10_models.ipynb #dfa6bce8
 TINY_BUILDERS = {"qwen2vl": build_tiny_qwen2vl, "llava_onevision": build_tiny_llava_onevision,
-                 "qwen2_5vl": build_tiny_qwen2_5vl}
+                 "qwen2_5vl": build_tiny_qwen2_5vl, "qwen3vl": build_tiny_qwen3vl,
+                 "llava_next_video": build_tiny_llava_next_video}
 
 def build_tiny(arch:str="qwen2vl", size:str="tiny", **kw):
     "A randomly initialised tiny video LLM of architecture `arch` (`TINY_BUILDERS`), preset `size`: (model, processor)."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_scoring.ipynb #2c8dcc56
 from __future__ import annotations
-import math
+import inspect, math
 from collections import defaultdict
 from typing import Sequence
 import numpy as np, torch
@@ -13,17 +13,18 @@ from .collate import VideoCollator, vision_inputs
 from .records import MCQItem
 
 # %% auto #0
-__all__ = ['option_logps', 'score_items', 'wilson', 'accuracy']
+__all__ = ['next_positions', 'option_logps', 'score_items', 'wilson', 'accuracy']
 
 # %% ../nbs/12_scoring.ipynb #b12a0f2a
-def _completion_positions(model, enc:dict, n_tokens:int, k:int) -> torch.Tensor:
-    """Position ids of `n_tokens` completion tokens after each of `k` copies of the left-padded prompts of `enc` (rows
-    item-major): multimodal RoPE from the `rope_deltas` the prompt pass left (Qwen2-VL and its successors), else 1-D."""
-    real = enc["attention_mask"].sum(1, keepdim=True)                                       # prompt tokens per row
-    delta = getattr(getattr(model, "model", None), "rope_deltas", None)
-    if delta is None: return (real + torch.arange(n_tokens, device=real.device)).repeat_interleave(k, 0)
-    pos = real + torch.arange(n_tokens, device=real.device) + delta.to(real.device)   # as HF decodes: seen + delta
-    return pos.repeat_interleave(k, 0)[None].expand(3, -1, -1)
+def next_positions(backbone, prompt:dict, n_tokens:int) -> torch.Tensor:
+    """Position ids of `n_tokens` tokens after each left-padded prompt of `prompt` (its model inputs): `(B, n)`, or
+    `(3, B, n)` for multimodal RoPE (a backbone with `get_rope_index`: Qwen2-VL and its successors), numbered on from
+    the prompt's last token as a forward over whole rows numbers them."""
+    mask = prompt["attention_mask"]; step = torch.arange(n_tokens, device=mask.device)
+    if not hasattr(backbone, "get_rope_index"): return mask.sum(1, keepdim=True) + step
+    takes = inspect.signature(backbone.get_rope_index).parameters
+    pos, _ = backbone.get_rope_index(**{k: v for k, v in prompt.items() if k in takes})
+    return pos[:, :, -1:].to(mask.device) + 1 + step
 
 # %% ../nbs/12_scoring.ipynb #34a36b21
 @torch.no_grad()
@@ -43,7 +44,7 @@ def option_logps(model, col:VideoCollator,
         rows, [t[0]["prompt"] for t in texts], videos=[c[::-1].copy() if reverse else c for c in clips]
     )
     tok = {key: v.to(model.device) for key, v in enc.items() if key not in vision_inputs(enc)}
-    one_d = not hasattr(getattr(model, "model", None), "rope_deltas")                          # no multimodal RoPE
+    one_d = not hasattr(model.model, "get_rope_index")                                       # no multimodal RoPE
     pos = {"position_ids": (tok["attention_mask"].cumsum(1) - 1).clamp(min=0)} if one_d else {}
     vis = {key: v.to(model.device) if torch.is_tensor(v) else v for key, v in vision_inputs(enc).items()}
     out = model(**tok, **pos, **vis, use_cache=True, logits_to_keep=1)
@@ -52,7 +53,7 @@ def option_logps(model, col:VideoCollator,
     cache = out.past_key_values; cache.batch_repeat_interleave(k)
     nxt = model(input_ids=c["input_ids"], past_key_values=cache, use_cache=False,
                 attention_mask=torch.cat([tok["attention_mask"].repeat_interleave(k, 0), c["attention_mask"]], 1),
-                position_ids=_completion_positions(model, tok, c["input_ids"].shape[1], k))
+                position_ids=next_positions(model.model, tok | vis, c["input_ids"].shape[1]).repeat_interleave(k, -2))
     logits = torch.cat([out.logits[:, -1:].repeat_interleave(k, 0), nxt.logits[:, :-1]], 1)   # each token's predictor
     lp = torch.log_softmax(logits.float(), -1).gather(-1, c["input_ids"][..., None])[..., 0]
     m = c["attention_mask"].to(lp.dtype)

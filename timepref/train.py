@@ -21,8 +21,8 @@ from transformers import PrinterCallback
 # %% auto #0
 __all__ = ['STAGE_KINDS', 'RECIPES', 'NEEDS', 'ROW_TYPES', 'VISION', 'ACCELERATE_CONFIGS', 'Stage', 'Recipe', 'set_path',
            'parse_overrides', 'list_recipes', 'load_recipe', 'stage_dataset', 'check_stage_data', 'freeze_vision',
-           'lora_config', 'trl_args', 'reference_dir', 'make_trainer', 'versions', 'train_stage', 'model_card',
-           'launcher', 'train', 'accelerate_config', 'launch', 'main']
+           'lora_config', 'trl_args', 'reference_dir', 'make_trainer', 'versions', 'sharding', 'trained_model',
+           'train_stage', 'model_card', 'launcher', 'train', 'accelerate_config', 'launch', 'main']
 
 # %% ../nbs/40_train.ipynb #363dc0a1
 STAGE_KINDS = ("sft", "dpo", "tpo", "kto")
@@ -310,6 +310,26 @@ def _callbacks(recipe:Recipe, out:Path) -> list:
     from transformers.integrations import TensorBoardCallback
     return [TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tb")))]
 
+# %% ../nbs/40_train.ipynb #574e2c2b
+def sharding(trainer) -> str|None:
+    "How a stage's weights are split over processes: `'fsdp'`, `'deepspeed'`, or `None` (whole in every process)."
+    return "fsdp" if trainer.is_fsdp_enabled else "deepspeed" if trainer.is_deepspeed_enabled else None
+
+def trained_model(trainer, stage:Stage, model_path, gather:bool|None=None):
+    """The stage's trained model, LoRA merged, whole. `gather` (default: when the weights are sharded): every process
+    gathers the full weights, and the main process loads them into a fresh copy of `model_path` (others get `None`)."""
+    if not (sharding(trainer) is not None if gather is None else gather):
+        return trainer.model.merge_and_unload() if stage.lora else trainer.model
+    state = trainer.accelerator.get_state_dict(trainer.model_wrapped)      # a collective: every process calls it
+    if not trainer.accelerator.is_main_process: return None
+    model, _ = load_video_llm(model_path, device="cpu")
+    if stage.freeze_vision: freeze_vision(model)
+    if stage.lora:
+        from peft import get_peft_model
+        model = get_peft_model(model, lora_config(stage))
+    model.load_state_dict(state)                                            # strict: every weight, and only those
+    return model.merge_and_unload() if stage.lora else model
+
 # %% ../nbs/40_train.ipynb #74bbc9a8
 def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:datasets.Dataset|None=None,
                 progress:bool=False) -> dict:
@@ -322,12 +342,16 @@ def train_stage(recipe:Recipe, k:int, stage:Stage, model_path, out:Path, ds:data
     trainer.remove_callback(PrinterCallback)   # stdout stays for results; losses go to stage.json and TensorBoard
     ck = _last_checkpoint(out / "checkpoints")
     t = time.perf_counter(); res = trainer.train(resume_from_checkpoint=ck); secs = time.perf_counter() - t
-    model = trainer.model.merge_and_unload() if stage.lora else trainer.model
+    if os.environ.get("ACCELERATE_USE_FSDP") == "true" and sharding(trainer) is None and _main():
+        print(f"stage {k}: FSDP was asked for, but accelerate runs it only on GPUs (and other accelerators): "
+              f"this stage ran data-parallel, whole weights in every process", file=sys.stderr)
+    model = trained_model(trainer, stage, model_path)
     rec = {"stage": k, "kind": stage.kind, "name": stage.name, "data": stage.data,
            "data_sha256": file_sha256(stage.data), "where": stage.where, "rows": len(ds),
            "steps": trainer.state.global_step, "train_seconds": round(secs, 2),
            "train_loss": round(res.training_loss, 4), "processes": trainer.accelerator.num_processes,
-           "resumed_from": ck, "frozen_vision_params": frozen, "fast": recipe.fast and stage.kind != "sft",
+           "resumed_from": ck, "sharding": sharding(trainer),
+           "frozen_vision_params": frozen, "fast": recipe.fast and stage.kind != "sft",
            "reference_logps": str(trainer.reference_file) if trainer.reference_file else None,
            **{k: [(h["step"], round(h[k], 4)) for h in trainer.state.log_history if k in h] for k in ("loss", "grad_norm")},
            "config": asdict(stage)}
