@@ -33,7 +33,8 @@ from .collate import N_FRAMES
 
 # %% auto #0
 __all__ = ['config_args', 'from_args', 'cmd_world', 'cmd_base_model', 'demo', 'cmd_timewarp_explicit', 'cmd_timewarp_implicit',
-           'cmd_hound', 'cmd_tpo', 'cmd_temple', 'cmd_eval', 'cmd_e2e', 'cmd_reproduce', 'parser', 'main', 'run']
+           'cmd_hound', 'cmd_tpo', 'cmd_temple', 'cmd_eval', 'cmd_lmms_tasks', 'cmd_e2e', 'cmd_reproduce', 'parser',
+           'main', 'run']
 
 # %% ../nbs/90_cli.ipynb #ba2fe830
 def _arg_type(cls, name:str, tp) -> type:
@@ -392,6 +393,33 @@ def _add_eval(sub):
     p.add_argument("--out", required=True, help="results JSON (with every item's prediction)")
     p.set_defaults(func=cmd_eval)
 
+# %% ../nbs/90_cli.ipynb #6143bee6
+def cmd_lmms_tasks(a) -> dict:
+    "Write lmms-eval tasks for a world's held-out suite or a benchmark's files; return the folder and its tasks."
+    from timepref.lmms import lmms_tasks, suite_parts
+    from timepref.suite import suite_items, world_suite
+    out = Path(a.out)
+    if a.bench == "suite": parts = {k: v[:a.limit] for k, v in suite_items(a.data).items()}
+    else: parts = suite_parts(world_suite(a.data, out / "suite") if a.bench == "world" else
+                              {a.bench: {"bench": a.bench, "data": a.data, "videos": a.videos, "shuffled": a.shuffled,
+                                         "shuffled_videos": a.shuffled_videos}}, a.limit)
+    res = lmms_tasks(parts, out, group=a.group)
+    return res | {"run": f"lmms-eval --model timepref --model_args pretrained=MODEL --tasks {a.group} "
+                         f"--include_path {res['include_path']}"}
+
+def _add_lmms_tasks(sub):
+    p = sub.add_parser("lmms-tasks", help="write lmms-eval tasks for a held-out suite or a benchmark file")
+    p.add_argument("--bench", required=True, choices=[*LOADERS, "world", "suite"])
+    p.add_argument("--data", required=True,
+                   help="the benchmark file (--bench world: a world folder; --bench suite: a built suite folder)")
+    p.add_argument("--videos", default=None, help="the benchmark's video folder")
+    p.add_argument("--shuffled", default=None, help="TimeWar: the shuffled twin file")
+    p.add_argument("--shuffled-videos", default=None, help="TimeWar: the folder of the twins' shuffled videos")
+    p.add_argument("--group", default="timepref_suite", help="the group task that runs every log-likelihood task")
+    p.add_argument("--limit", type=_count, default=None, help="the first items of each part only")
+    p.add_argument("--out", required=True, help="the folder to write: lmms-eval's --include_path")
+    p.set_defaults(func=cmd_lmms_tasks)
+
 # %% ../nbs/90_cli.ipynb #8ae5e9b4
 def cmd_e2e(a) -> dict:
     "The end-to-end experiment: world → base model → every arm's data and recipe → held-out suite and probe; a short summary."
@@ -458,7 +486,9 @@ def parser() -> argparse.ArgumentParser:
     "The `timepref` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog="timepref", description="Temporal preference learning for video LLMs.")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_e2e, _add_reproduce, _add_demo): add(sub)
+    adders = (_add_world, _add_base_model, _add_data, _add_train, _add_eval, _add_lmms_tasks, _add_e2e, _add_reproduce,
+              _add_demo)
+    for add in adders: add(sub)
     return p
 
 # %% ../nbs/90_cli.ipynb #cda1cfde

@@ -20,7 +20,7 @@ from .video import VideoReadError, video_meta
 
 # %% auto #0
 __all__ = ['INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'mcq_prompt', 'readable', 'score_loglik', 'yes_no', 'score_generate',
-           'pair_hits', 'pair_scores', 'metrics', 'make_scorer', 'evaluate']
+           'pair_hits', 'pair_scores', 'metrics', 'make_scorer', 'benchmark_parts', 'evaluate']
 
 # %% ../nbs/52_eval.ipynb #9306f649
 INSTRUCTION = "Answer with the option's letter from the given choices directly."
@@ -127,18 +127,25 @@ def _timewar_parts(bench, videos, shuffled, shuffled_videos):
             f"shuffled_videos is the folder of the original videos ({videos}): the twins would be scored on the originals"
         )
 
+# %% ../nbs/52_eval.ipynb #92316ffd
+def benchmark_parts(bench:str, data, videos=None, shuffled=None, shuffled_videos=None, limit:int|None=None) -> dict:
+    """`{part: (file, videos, items)}`: the `normal` items of `data`, and TimeWar's `shuffled` twins on their shuffled
+    videos (the first `limit` of each): what `evaluate` scores, and what `timepref.lmms` hands lmms-eval."""
+    _timewar_parts(bench, videos, shuffled, shuffled_videos)
+    files = {"normal": (data, videos)} | ({"shuffled": (shuffled, shuffled_videos)} if shuffled else {})
+    def load(part, f, vids):
+        return load_timewar(f, vids, shuffled=True) if part == "shuffled" else load_benchmark(bench, f, vids)
+    return {part: (f, vids, load(part, f, vids)[:limit]) for part, (f, vids) in files.items()}
+
 # %% ../nbs/52_eval.ipynb #affff75d
 def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_frames:int=N_FRAMES, limit:int|None=None, shuffled=None,
              shuffled_videos=None, batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None) -> dict:
     "Score the model in `model_dir` on benchmark `bench` (file `data`, videos in `videos`); returns (and writes to `out`) the result."
     if scorer not in ("loglik", "generate"): raise ValueError(f"scorer must be loglik or generate, got {scorer!r}")
     if limit is not None and limit < 1: raise ValueError(f"limit must be a positive number of items, got {limit}")
-    _timewar_parts(bench, videos, shuffled, shuffled_videos)
-    files = {"normal": (data, videos)} | ({"shuffled": (shuffled, shuffled_videos)} if shuffled else {})
     res = {"model": str(model_dir), "benchmark": bench, "scorer": scorer, "n_frames": n_frames, "seed": seed, "parts": {}}
     score = None
-    for part, (f, vids) in files.items():
-        items = (load_timewar(f, vids, shuffled=True) if part == "shuffled" else load_benchmark(bench, f, vids))[:limit]
+    for part, (f, vids, items) in benchmark_parts(bench, data, videos, shuffled, shuffled_videos, limit).items():
         ok, skipped = readable(items)
         if not ok: raise ValueError(f"{f}: none of the {len(items)} items has a readable video (videos: {vids})")
         score = score or make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed)

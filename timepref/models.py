@@ -33,6 +33,8 @@ def load_video_llm(name_or_path:str|Path, # local folder or Hugging Face model i
                    trust_remote_code:bool=False, attn_implementation:str|None=None, **kwargs):
     "Load a video LLM and its processor; returns `(model, processor)`."
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if str(name_or_path).startswith(("/", ".", "~")) and not Path(name_or_path).expanduser().is_dir():
+        raise FileNotFoundError(f"{name_or_path}: no such model folder")          # a path, not a hub id
     model = AutoModelForImageTextToText.from_pretrained(
         str(name_or_path),
         dtype=_dtype(dtype),

@@ -32,9 +32,11 @@ def option_logps(model, col:VideoCollator,
                  items:Sequence[MCQItem],  # questions with the same number of options
                  reverse:bool=False,
                  clips:Sequence|None=None,  # the frames to show per item (default: decoded from `item.video`)
-                 per_token:bool=False) -> torch.Tensor:  # mean instead of summed log-probability (no bias for short options)
+                 per_token:bool=False,  # mean instead of summed log-probability (no bias for short options)
+                 greedy:bool=False) -> torch.Tensor|tuple[torch.Tensor, torch.Tensor]:  # also: is each option greedy?
     """Summed (or mean per token) log-probability of each option as the answer to its question on its video:
-    `(len(items), n_options)`. Each prompt (video and question) runs once; the options share its key/value cache."""
+    `(len(items), n_options)`. Each prompt (video and question) runs once; the options share its key/value cache.
+    `greedy`: also whether greedy decoding would write each option (every token the most probable one), same shape."""
     k = len(items[0].options)
     if any(len(it.options) != k for it in items): raise ValueError("items of one batch must have the same number of options")
     rows = [{"video": it.video, "prompt": it.question} for it in items]
@@ -57,8 +59,10 @@ def option_logps(model, col:VideoCollator,
     logits = torch.cat([out.logits[:, -1:].repeat_interleave(k, 0), nxt.logits[:, :-1]], 1)   # each token's predictor
     lp = torch.log_softmax(logits.float(), -1).gather(-1, c["input_ids"][..., None])[..., 0]
     m = c["attention_mask"].to(lp.dtype)
-    s = (lp * m).sum(1) / (m.sum(1).clamp(min=1) if per_token else 1)
-    return s.cpu().view(len(items), k)
+    s = ((lp * m).sum(1) / (m.sum(1).clamp(min=1) if per_token else 1)).cpu().view(len(items), k)
+    if not greedy: return s
+    top = (logits.argmax(-1) == c["input_ids"]) | (c["attention_mask"] == 0)
+    return s, top.all(1).cpu().view(len(items), k)
 
 # %% ../nbs/12_scoring.ipynb #e00073f7
 def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, batch_size:int=8, progress:bool=False,

@@ -1,0 +1,59 @@
+"`timepref lmms-tasks` and the lmms-eval model: tasks for a world's suite, bad input, and lmms-eval's own command."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import run_cli
+from timepref.models import build_tiny_qwen2vl
+from timepref.world import WorldConfig, make_world
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lmms")
+    make_world(d / "world", WorldConfig(n_videos=8, seed=5, test_fraction=0.5), workers=2, progress=False)
+    model, proc = build_tiny_qwen2vl(size="tiny", seed=0)
+    model.save_pretrained(d / "model"); proc.save_pretrained(d / "model")
+    return d
+
+
+def test_tasks_for_a_world_suite(setup):
+    d = setup
+    res = json.loads(run_cli("lmms-tasks", "--bench", "world", "--data", d / "world", "--out", d / "tasks").stdout)
+    assert set(res["tasks"]) == {"timepref_timewar", "timepref_timewar_shuffled", "timepref_vinoground"}
+    assert res["run"].endswith(f"--tasks timepref_suite --include_path {d / 'tasks'}")
+    group = (d / "tasks" / "timepref_suite.yaml").read_text()
+    assert all(f"  - {t}\n" in group for t in res["tasks"])
+    for task, n in res["tasks"].items():
+        docs = [json.loads(line) for line in open(d / "tasks" / f"{task}.jsonl")]
+        assert len(docs) == n > 0 and all(Path(x["video"]).is_file() for x in docs)
+    twins = [json.loads(line) for line in open(d / "tasks" / "timepref_timewar_shuffled.jsonl")]
+    assert all(Path(x["video"]).parent.name == "shuffled_videos" for x in twins)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--bench", "world", "--data", "{d}/no-world"], "no-world"),
+    (["--bench", "timewar", "--data", "{d}/tw.json", "--shuffled", "{d}/tw.json"], "--shuffled-videos"),
+    (["--bench", "world", "--data", "{d}/world", "--limit", "0"], "--limit")])
+def test_bad_input_is_one_line(setup, args, says):
+    d = setup
+    r = run_cli("lmms-tasks", *[a.format(d=d) for a in args], "--out", d / "bad", check=False)
+    assert r.returncode != 0 and says in r.stderr and "Traceback" not in r.stderr
+
+
+def test_lmms_eval_runs_the_suite_with_the_timepref_model(setup):
+    "lmms-eval's own command, offline, finds the model by its entry point and scores every document."
+    pytest.importorskip("lmms_eval")
+    d = setup
+    if not (d / "tasks" / "timepref_suite.yaml").exists():
+        run_cli("lmms-tasks", "--bench", "world", "--data", d / "world", "--out", d / "tasks")
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    cmd = [str(Path(sys.executable).with_name("lmms-eval")), "--model", "timepref", "--model_args",
+           f"pretrained={d / 'model'},n_frames=4", "--tasks", "timepref_timewar_gen,timepref_vinoground",
+           "--include_path", str(d / "tasks"), "--output_path", str(d / "out"), "--log_samples"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    from timepref.lmms import lmms_predictions
+    picks = lmms_predictions(d / "out", d / "tasks")
+    n = {t: sum(1 for _ in open(d / "tasks" / f"{t.removesuffix('_gen')}.jsonl")) for t in picks}
+    assert set(picks) == {"timepref_timewar_gen", "timepref_vinoground"} and all(len(picks[t]) == n[t] for t in picks)
+    assert all(p in (None, 0, 1, 2, 3) for p in picks["timepref_timewar_gen"].values())
