@@ -36,7 +36,8 @@ def _answer(value):
 
 # %% ../nbs/57_lmms.ipynb #672c7f03
 def _loglikelihood(self, requests) -> list:
-    "`(log-probability, greedy?)` of each request's continuation as the answer to its context, on its video."
+    """`(loss, greedy?)` of each request's continuation as the answer to its context, on its video: the loss is the
+    summed negative log-probability, as lmms-eval's multiple-choice scoring wants it (it picks the smallest)."""
     questions = defaultdict(list)                                  # (task, split, doc, context) -> its requests
     for i, r in enumerate(requests): questions[(r.args[4], r.args[5], r.args[3], r.args[0])].append(i)
     by_n = defaultdict(list)                                        # option_logps batches questions of equal width
@@ -50,7 +51,7 @@ def _loglikelihood(self, requests) -> list:
             chunk = group[s:s + self.batch_size]
             lp, greedy = option_logps(self.model, self.col, [it for it, _ in chunk], greedy=True)
             for j, (_, idx) in enumerate(chunk):
-                for k, i in enumerate(idx): out[i] = _answer((float(lp[j, k]), bool(greedy[j, k])))
+                for k, i in enumerate(idx): out[i] = _answer((-float(lp[j, k]), bool(greedy[j, k])))
     return out
 
 # %% ../nbs/57_lmms.ipynb #b2bb4b62
@@ -136,7 +137,7 @@ def gen_process_results(doc, results) -> dict:
 # %% ../nbs/57_lmms.ipynb #c39e3384
 def vino_process_results(doc, results) -> dict:
     "A Vinoground document's record for the three pair scores: its pair (`group`), task and whether it is right."
-    pred = int(np.argmax([float(r[0]) for r in results]))
+    pred = int(np.argmin([float(r[0]) for r in results]))                  # the smallest loss
     rec = {"group": doc["group"], "task": doc["task"], "correct": pred == int(doc["answer"])}
     return {"vino_text": rec, "vino_video": rec, "vino_group": rec}
 
@@ -236,5 +237,5 @@ def lmms_predictions(output_path, tasks_dir) -> dict[str, dict[str, int|None]]:
                 reply, n = s["filtered_resps"], len(d["options"])
                 reply = reply[0] if isinstance(reply, list) else reply
                 picks[d["id"]] = yes_no(reply) if d["options"] == YES_NO else extract_choice(reply, n)
-            else: picks[d["id"]] = int(np.argmax([float(r[0]) for r in s["filtered_resps"]]))
+            else: picks[d["id"]] = int(np.argmin([float(r[0]) for r in s["filtered_resps"]]))   # the smallest loss
     return out
