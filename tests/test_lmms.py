@@ -3,17 +3,10 @@ import json, os, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import run_cli
-from timepref.models import build_tiny_qwen2vl
-from timepref.world import WorldConfig, make_world
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    d = tmp_path_factory.mktemp("lmms")
-    make_world(d / "world", WorldConfig(n_videos=8, seed=5, test_fraction=0.5), workers=2, progress=False)
-    model, proc = build_tiny_qwen2vl(size="tiny", seed=0)
-    model.save_pretrained(d / "model"); proc.save_pretrained(d / "model")
-    return d
+def setup(world_and_model): return world_and_model
 
 
 def test_tasks_for_a_world_suite(setup):

@@ -147,17 +147,21 @@ def tiny_qwen2vl_config(tokenizer, p:TinyPreset) -> Qwen2VLConfig:
                          eos_token_id=i("<|im_end|>"), pad_token_id=i("<|endoftext|>"))
 
 # %% ../nbs/10_models.ipynb #8dafae99
+def _instantiate(model_cls, cfg, processor, pad_token_id:int, seed:int, out):
+    "A `model_cls` of `cfg`, weights drawn from `seed`; saved with `processor` to `out` if given: `(model, processor)`."
+    torch.manual_seed(seed)
+    model = model_cls(cfg)
+    model.generation_config.pad_token_id = pad_token_id
+    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
+    return model.eval(), processor
+
 def build_tiny_qwen2vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
     "A randomly initialised tiny Qwen2-VL and its processor, saved to `out` if given; returns `(model, processor)`."
     if size not in PRESETS: raise ValueError(f"unknown size {size!r}; presets: {list(PRESETS)}")
     p = PRESETS[size]
     processor = build_processor(train_tokenizer(corpus or world_corpus(), p.vocab_size), p.frame_size)
-    torch.manual_seed(seed)
-    model = Qwen2VLForConditionalGeneration(tiny_qwen2vl_config(processor.tokenizer, p))
-    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
-    if out is not None:
-        model.save_pretrained(out); processor.save_pretrained(out)
-    return model.eval(), processor
+    cfg = tiny_qwen2vl_config(processor.tokenizer, p)
+    return _instantiate(Qwen2VLForConditionalGeneration, cfg, processor, processor.tokenizer.pad_token_id, seed, out)
 
 # %% ../nbs/10_models.ipynb #3456e259
 def n_params(model) -> int: return sum(p.numel() for p in model.parameters())
@@ -207,11 +211,7 @@ def build_tiny_llava_onevision(out:str|Path|None=None, size:str="tiny", corpus:I
         vision_aspect_ratio="anyres_max_1",
         **ids
     )
-    torch.manual_seed(seed)
-    model = LlavaOnevisionForConditionalGeneration(cfg)
-    model.generation_config.pad_token_id = ids["pad_token_id"]
-    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
-    return model.eval(), processor
+    return _instantiate(LlavaOnevisionForConditionalGeneration, cfg, processor, ids["pad_token_id"], seed, out)
 
 # %% ../nbs/10_models.ipynb #451f91a5
 def build_tiny_qwen2_5vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
@@ -230,11 +230,7 @@ def build_tiny_qwen2_5vl(out:str|Path|None=None, size:str="tiny", corpus:Iterabl
             "eos_token_id", "pad_token_id")
     cfg = Qwen2_5_VLConfig(text_config={**two["text_config"], "model_type": "qwen2_5_vl_text"}, vision_config=vision,
                            **{k: two[k] for k in keep})
-    torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(cfg)
-    model.generation_config.pad_token_id = tok.pad_token_id
-    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
-    return model.eval(), processor
+    return _instantiate(Qwen2_5_VLForConditionalGeneration, cfg, processor, tok.pad_token_id, seed, out)
 
 # %% ../nbs/10_models.ipynb #182afc53
 def build_tiny_qwen3vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
@@ -257,11 +253,7 @@ def build_tiny_qwen3vl(out:str|Path|None=None, size:str="tiny", corpus:Iterable[
                   num_position_embeddings=(p.frame_size // 14) ** 2, deepstack_visual_indexes=[0])
     keep = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
     cfg = Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True, **{k: two[k] for k in keep})
-    torch.manual_seed(seed)
-    model = Qwen3VLForConditionalGeneration(cfg)
-    model.generation_config.pad_token_id = tok.pad_token_id
-    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
-    return model.eval(), processor
+    return _instantiate(Qwen3VLForConditionalGeneration, cfg, processor, tok.pad_token_id, seed, out)
 
 # %% ../nbs/10_models.ipynb #41a8649f
 def build_tiny_llava_next_video(out:str|Path|None=None, size:str="tiny", corpus:Iterable[str]|None=None, seed:int=0):
@@ -290,11 +282,7 @@ def build_tiny_llava_next_video(out:str|Path|None=None, size:str="tiny", corpus:
         image_token_index=i("<image>"), video_token_index=i("<video>"), vision_feature_select_strategy="default",
         vision_feature_layer=-1, image_grid_pinpoints=[[p.frame_size] * 2], spatial_pool_stride=2,
         tie_word_embeddings=True, **ids)
-    torch.manual_seed(seed)
-    model = LlavaNextVideoForConditionalGeneration(cfg)
-    model.generation_config.pad_token_id = ids["pad_token_id"]
-    if out is not None: model.save_pretrained(out); processor.save_pretrained(out)
-    return model.eval(), processor
+    return _instantiate(LlavaNextVideoForConditionalGeneration, cfg, processor, ids["pad_token_id"], seed, out)
 
 # %% ../nbs/10_models.ipynb #dfa6bce8
 TINY_BUILDERS = {"qwen2vl": build_tiny_qwen2vl, "llava_onevision": build_tiny_llava_onevision,
