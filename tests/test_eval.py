@@ -33,7 +33,12 @@ def test_eval_benchmark_file_both_scorers(setup):
     assert all(r["video"].startswith(str(d / "world" / "videos")) for r in full["normal"]["rows"])
     gen = json.loads(run_cli(*args, "--scorer", "generate", "--out", d / "gen.json").stdout)
     rows = json.loads((d / "gen.json").read_text())["parts"]["normal"]["rows"]
-    assert gen["scorer"] == "generate" and all("reply" in r for r in rows)
+    assert gen["scorer"] == "generate" and all("reply" in r and r["parser"] == "timepref" for r in rows)  # TimeWar's own
+    assert json.loads((d / "gen.json").read_text())["parser"] == "the benchmark's"
+    named = run_cli(*args, "--scorer", "generate", "--parser", "videomme", "--out", d / "gen2.json")
+    assert {r["parser"] for r in json.loads((d / "gen2.json").read_text())["parts"]["normal"]["rows"]} == {"videomme"}
+    unknown = run_cli(*args, "--scorer", "generate", "--parser", "gpt", "--out", d / "gen3.json", check=False)
+    assert unknown.returncode != 0 and "--parser" in unknown.stderr
     bad = run_cli("eval", "--model", d / "model", "--bench", "nextqa", "--data", d / "none.csv", "--out", d / "x.json", check=False)
     assert bad.returncode == 1 and "none.csv" in bad.stderr
 

@@ -23,7 +23,7 @@ from .methods.tpo import TPOConfig, tpo
 from .methods.temple import DETECTORS, TempleConfig, temple
 from .difficulty import difficulty
 from .train import main as train_main
-from .benchmarks import LOADERS
+from .benchmarks import LOADERS, PARSERS
 from .suite import SuiteConfig, SuiteFiles, evaluate_world, score_suite
 from .eval import evaluate
 from .probe import evaluate_probe
@@ -346,6 +346,7 @@ def _add_train(sub):
 def cmd_eval(a) -> dict:
     "Evaluate a model on a benchmark file, on the held-out suite of a world folder (`--bench world`), or on the ordering probe (`--bench probe`)."
     kw = dict(scorer=a.scorer, n_frames=a.n_frames, limit=a.limit, batch_size=a.batch_size, seed=a.seed)
+    if a.parser is not None and a.bench in ("probe", "suite"): raise ValueError(f"--parser: not for --bench {a.bench}")
     if a.bench == "probe":
         r = evaluate_probe(
             a.model, a.data, a.scorer, a.n_frames, limit=a.limit, seed=a.seed, batch_size=a.batch_size, out=a.out
@@ -355,12 +356,11 @@ def cmd_eval(a) -> dict:
         r = score_suite(a.model, a.data, a.n_frames, a.batch_size, a.scorer, progress=sys.stderr.isatty(), out=a.out)
         return {k: r[k] for k in ("scores", "chance", "n", "seconds")}
     if a.bench == "world":
-        res = evaluate_world(a.model, a.data, Path(a.out).with_name(Path(a.out).stem + "_suite"), **kw)
+        res = evaluate_world(a.model, a.data, Path(a.out).with_name(Path(a.out).stem + "_suite"), parser=a.parser, **kw)
         Path(a.out).write_text(json.dumps(res, indent=1))
         return {k: {part: p["accuracy"]["accuracy"] for part, p in r["parts"].items()} for k, r in res.items()}
-    res = evaluate(
-        a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, shuffled_videos=a.shuffled_videos, out=a.out, **kw
-    )
+    res = evaluate(a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, shuffled_videos=a.shuffled_videos,
+                   out=a.out, parser=a.parser, **kw)
     return {
         "benchmark": a.bench,
         "scorer": a.scorer,
@@ -388,6 +388,8 @@ def _add_eval(sub):
         help="TimeWar: the folder of the shuffled videos the twins are scored on, named by the normal id or its video's id",
     )
     p.add_argument("--scorer", default="loglik", choices=("loglik", "generate"))
+    p.add_argument("--parser", default=None, choices=list(PARSERS),
+                   help="--scorer generate: read replies with this parser (default: the benchmark's lmms-eval rule)")
     p.add_argument("--n-frames", type=int, default=N_FRAMES, help="frames per video fed to the model"); p.add_argument("--limit", type=_count, default=None)
     p.add_argument("--batch-size", type=_count, default=8); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="results JSON (with every item's prediction)")

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
 import numpy as np
-from .benchmarks import extract_choice, load_benchmark, load_timewar
+from .benchmarks import PARSER_OF, PARSERS, extract_choice, load_benchmark, load_timewar, parse_answer
 from .collate import N_FRAMES, FrameLoader, VideoCollator
 from .records import MCQItem, file_sha256
 from .respond import GenConfig, Request, VideoResponder
@@ -19,8 +19,8 @@ from .stats import chance_at_least
 from .video import VideoReadError, video_meta
 
 # %% auto #0
-__all__ = ['INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'mcq_prompt', 'readable', 'score_loglik', 'yes_no', 'score_generate',
-           'pair_hits', 'pair_scores', 'metrics', 'make_scorer', 'benchmark_parts', 'evaluate']
+__all__ = ['INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'mcq_prompt', 'readable', 'score_loglik', 'yes_no', 'read_reply',
+           'score_generate', 'pair_hits', 'pair_scores', 'metrics', 'make_scorer', 'benchmark_parts', 'evaluate']
 
 # %% ../nbs/52_eval.ipynb #9306f649
 INSTRUCTION = "Answer with the option's letter from the given choices directly."
@@ -55,18 +55,27 @@ def yes_no(text:str) -> int|None:
     return None if not m else 0 if m.group(1).lower() == "yes" else 1
 
 # %% ../nbs/52_eval.ipynb #fb1d12f1
-def score_generate(responder:VideoResponder, items:Sequence[MCQItem]) -> list[dict]:
-    "Per item: the model's greedy reply to `mcq_prompt` read by `extract_choice` (a yes/no item: its question, read by `yes_no`); nothing found = wrong."
+def read_reply(item:MCQItem, reply:str, parser:str|None=None) -> tuple[int|None, str]:
+    """The option `reply` picks, and the parser that read it: `parser` if given, else the item's benchmark's lmms-eval
+    rule (`parse_answer`); a benchmark lmms-eval has no task for: `yes_no` for a yes/no item, else timepref's own."""
+    name = parser or PARSER_OF.get(item.benchmark, item.benchmark)
+    if name in PARSERS and name != "timepref": return parse_answer(name, reply, item.options), name
+    if item.options == YES_NO: return yes_no(reply), "yes_no"
+    return extract_choice(reply, len(item.options)), "timepref"
+
+def score_generate(responder:VideoResponder, items:Sequence[MCQItem], parser:str|None=None) -> list[dict]:
+    """Per item: the model's greedy reply to `mcq_prompt` (a yes/no item: its question), read by `read_reply`;
+    nothing found = wrong. Each row names its parser."""
     replies = responder(
         [Request(it.video, it.question if it.options == YES_NO else mcq_prompt(it), key=it.id) for it in items]
     )
     out = []
     for it, (reply, *_) in zip(items, replies):
-        pred = yes_no(reply) if it.options == YES_NO else extract_choice(reply, len(it.options))
+        pred, name = read_reply(it, reply, parser)
         out.append(
             {"id": it.id, "video": it.video, "category": it.category, "pred": -1 if pred is None else pred,
              "answer": it.answer, "correct": pred == it.answer, "chance": 1 / len(it.options), "reply": reply,
-             "scorer": "generate"}
+             "scorer": "generate", "parser": name}
         )
     return out
 
@@ -105,8 +114,9 @@ def metrics(bench:str, items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
     return m
 
 # %% ../nbs/52_eval.ipynb #c18bba60
-def make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, progress:bool=False):
-    "A function that scores a list of items with the model in `model_dir`, loaded once."
+def make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, progress:bool=False,
+                parser:str|None=None):
+    "A function that scores a list of items with the model in `model_dir`, loaded once (`parser`: for generation)."
     from timepref.models import load_video_llm
     if scorer == "loglik":
         model, proc = load_video_llm(model_dir)
@@ -114,7 +124,7 @@ def make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, p
         return lambda items: score_loglik(model, col, items, batch_size, progress)
     gen = GenConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     responder = VideoResponder.load(model_dir, n_frames=n_frames, gen=gen)
-    return lambda items: score_generate(responder, items)
+    return lambda items: score_generate(responder, items, parser)
 
 # %% ../nbs/52_eval.ipynb #23df7fbf
 def _timewar_parts(bench, videos, shuffled, shuffled_videos):
@@ -139,16 +149,20 @@ def benchmark_parts(bench:str, data, videos=None, shuffled=None, shuffled_videos
 
 # %% ../nbs/52_eval.ipynb #affff75d
 def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_frames:int=N_FRAMES, limit:int|None=None, shuffled=None,
-             shuffled_videos=None, batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None) -> dict:
+             shuffled_videos=None, batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None,
+             parser:str|None=None) -> dict:
     "Score the model in `model_dir` on benchmark `bench` (file `data`, videos in `videos`); returns (and writes to `out`) the result."
     if scorer not in ("loglik", "generate"): raise ValueError(f"scorer must be loglik or generate, got {scorer!r}")
     if limit is not None and limit < 1: raise ValueError(f"limit must be a positive number of items, got {limit}")
-    res = {"model": str(model_dir), "benchmark": bench, "scorer": scorer, "n_frames": n_frames, "seed": seed, "parts": {}}
+    if parser is not None and parser not in PARSERS:
+        raise ValueError(f"unknown parser {parser!r}; known: {', '.join(PARSERS)}")
+    res = {"model": str(model_dir), "benchmark": bench, "scorer": scorer, "n_frames": n_frames, "seed": seed,
+           **({"parser": parser or "the benchmark's"} if scorer == "generate" else {}), "parts": {}}
     score = None
     for part, (f, vids, items) in benchmark_parts(bench, data, videos, shuffled, shuffled_videos, limit).items():
         ok, skipped = readable(items)
         if not ok: raise ValueError(f"{f}: none of the {len(items)} items has a readable video (videos: {vids})")
-        score = score or make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed)
+        score = score or make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, parser=parser)
         rows = score(ok)
         res["parts"][part] = {"data": str(f), "data_sha256": file_sha256(f), "videos": str(vids), "items": len(items),
                               "scored": len(ok), "skipped": dict(skipped), **metrics(bench, ok, rows), "rows": rows}

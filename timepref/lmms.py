@@ -9,9 +9,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 import numpy as np
-from .benchmarks import extract_choice
 from .collate import N_FRAMES, FrameLoader, VideoCollator
-from .eval import YES_NO, benchmark_parts, mcq_prompt, pair_scores, readable, yes_no
+from .eval import YES_NO, benchmark_parts, mcq_prompt, pair_scores, read_reply, readable
 from .models import load_video_llm
 from .records import MCQItem
 from .respond import GenConfig, Request, VideoResponder
@@ -121,7 +120,8 @@ def doc_to_choice(doc) -> list[str]: return list(doc["options"])
 def doc_to_target(doc) -> int: return int(doc["answer"])
 
 def _item(doc) -> MCQItem:
-    return MCQItem(doc["id"], doc["video"], doc["question"], list(doc["options"]), int(doc["answer"]), "lmms")
+    return MCQItem(doc["id"], doc["video"], doc["question"], list(doc["options"]), int(doc["answer"]),
+                   doc.get("benchmark", ""))
 
 def gen_doc_to_text(doc, lmms_eval_specific_kwargs=None) -> str:
     "The prompt `timepref eval --scorer generate` writes: the question, its lettered options, the answer format."
@@ -129,10 +129,9 @@ def gen_doc_to_text(doc, lmms_eval_specific_kwargs=None) -> str:
     return it.question if it.options == YES_NO else mcq_prompt(it)
 
 def gen_process_results(doc, results) -> dict:
-    "The option a reply names, read as `timepref eval --scorer generate` reads it."
+    "Whether the option a reply names is right, the reply read as `timepref eval --scorer generate` reads it."
     it = _item(doc)
-    pred = yes_no(results[0]) if it.options == YES_NO else extract_choice(results[0], len(it.options))
-    return {"accuracy": float(pred == it.answer)}
+    return {"accuracy": float(read_reply(it, results[0])[0] == it.answer)}
 
 # %% ../nbs/57_lmms.ipynb #c39e3384
 def vino_process_results(doc, results) -> dict:
@@ -188,7 +187,8 @@ metric_list:
 # %% ../nbs/57_lmms.ipynb #8aa90c3d
 def _doc(it:MCQItem) -> dict:
     return {"id": it.id, "video": str(it.video), "question": it.question, "options": list(it.options),
-            "answer": it.answer, "category": it.category, "group": it.group, "task": it.meta.get("task", "")}
+            "answer": it.answer, "benchmark": it.benchmark, "category": it.category, "group": it.group,
+            "task": it.meta.get("task", "")}
 
 def suite_parts(suite:dict, limit:int|None=None) -> dict[str, list[MCQItem]]:
     """`{part name: items}` of a suite given as `{name: evaluate keyword arguments}` (`world_suite`'s): what
@@ -224,7 +224,7 @@ def lmms_tasks(parts:dict[str, list[MCQItem]],  # {part: its items}: `suite_part
 # %% ../nbs/57_lmms.ipynb #348d6a63
 def lmms_predictions(output_path, tasks_dir) -> dict[str, dict[str, int|None]]:
     """`{task: {document id: the option picked}}` from the samples lmms-eval wrote under `output_path` for the tasks
-    in `tasks_dir`: the most likely option (log-likelihood tasks) or the option the reply names (`_gen` tasks)."""
+    in `tasks_dir`: the most likely option (log-likelihood tasks) or the option the reply names (`_gen` tasks, read by `read_reply`)."""
     out = {}
     for f in sorted(Path(output_path).rglob("*_samples_*.jsonl")):
         task = f.stem.split("_samples_", 1)[1]
@@ -234,8 +234,7 @@ def lmms_predictions(output_path, tasks_dir) -> dict[str, dict[str, int|None]]:
         for line in open(f):
             s = json.loads(line); d = docs[s["doc_id"]]
             if gen:
-                reply, n = s["filtered_resps"], len(d["options"])
-                reply = reply[0] if isinstance(reply, list) else reply
-                picks[d["id"]] = yes_no(reply) if d["options"] == YES_NO else extract_choice(reply, n)
+                reply = s["filtered_resps"][0] if isinstance(s["filtered_resps"], list) else s["filtered_resps"]
+                picks[d["id"]] = read_reply(_item(d), reply)[0]
             else: picks[d["id"]] = int(np.argmin([float(r[0]) for r in s["filtered_resps"]]))   # the smallest loss
     return out
