@@ -224,7 +224,8 @@ def lmms_tasks(parts:dict[str, list[MCQItem]],  # {part: its items}: `suite_part
 # %% ../nbs/57_lmms.ipynb #348d6a63
 def lmms_predictions(output_path, tasks_dir) -> dict[str, dict[str, int|None]]:
     """`{task: {document id: the option picked}}` from the samples lmms-eval wrote under `output_path` for the tasks
-    in `tasks_dir`: the most likely option (log-likelihood tasks) or the option the reply names (`_gen` tasks, read by `read_reply`)."""
+    in `tasks_dir`: the most likely option (log-likelihood tasks), or the option the reply names (`_gen` tasks,
+    read by `read_reply`)."""
     out = {}
     for f in sorted(Path(output_path).rglob("*_samples_*.jsonl")):
         task = f.stem.split("_samples_", 1)[1]
