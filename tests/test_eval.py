@@ -77,3 +77,53 @@ def test_eval_row_not_an_object_is_one_line(tmp_path):
                   tmp_path / "r.json", check=False)
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [f"timepref: error: {f}: row 2: expected a JSON object, got str 'oops'"]
+
+
+def test_eval_longvideobench_msrvtt_videomme_subtitles(setup, tmp_path):
+    """The loaders added for TPO's tables and TimeWarp's Fig. 4, from files in their released formats, on the world's
+    videos: LongVideoBench and Video-MME (with its subtitles) by duration; MSR-VTT-QA open-ended, by generation only."""
+    import os
+    import pandas as pd
+    d = setup
+    videos = sorted((d / "world" / "videos").glob("*.mp4"))[:4]
+    lvb = [{"video_id": v.stem, "question": "What happens first?", "candidates": ["a", "b", "c"], "correct_choice": k % 3,
+            "question_category": "E2O", "id": f"{v.stem}_0", "video_path": v.name, "duration_group": g,
+            "level": "L1-Perception", "topic_category": "NP"} for k, (v, g) in enumerate(zip(videos, [600, 15, 15, 60]))]
+    (tmp_path / "lvb_val.json").write_text(json.dumps(lvb))
+    res = json.loads(run_cli("eval", "--model", d / "model", "--bench", "longvideobench", "--data", tmp_path / "lvb_val.json",
+                             "--videos", d / "world" / "videos", "--n-frames", 4, "--out", tmp_path / "lvb.json").stdout)
+    assert res["normal"]["scored"] == 4
+    part = json.loads((tmp_path / "lvb.json").read_text())["parts"]["normal"]
+    assert {k: v["n"] for k, v in part["by_duration"].items()} == {"15": 2, "60": 1, "600": 1}
+
+    (tmp_path / "msr").mkdir()
+    for k, v in enumerate(videos): os.symlink(v, tmp_path / "msr" / f"video{7010 + k}.mp4")
+    (tmp_path / "test_qa.json").write_text(json.dumps(
+        [{"answer": "circle", "category_id": k % 5, "id": k, "question": "what moves?", "video_id": 7010 + k}
+         for k in range(4)]))
+    args = ["eval", "--model", d / "model", "--bench", "msrvtt_qa", "--data", tmp_path / "test_qa.json", "--videos",
+            tmp_path / "msr", "--n-frames", 4, "--out", tmp_path / "msr.json"]
+    loglik = run_cli(*args, check=False)
+    assert loglik.returncode == 1 and loglik.stderr.strip().splitlines()[-1].endswith("(--scorer generate)")
+    run_cli(*args, "--scorer", "generate")
+    rows = json.loads((tmp_path / "msr.json").read_text())["parts"]["normal"]["rows"]
+    assert [(r["parser"], r["chance"], r["category"]) for r in rows] == [
+        ("exact_match", 0.0, c) for c in ("what", "who", "how", "when")]
+
+    root = tmp_path / "Video-MME"; root.mkdir(); (root / "subtitle").mkdir()
+    os.symlink(d / "world" / "videos", root / "data")
+    (root / "subtitle" / f"{videos[0].stem}.srt").write_text(
+        '1\n00:00:00,000 --> 00:00:30,000\n<font color="white" size=".72c">hello there</font>\n')
+    pd.DataFrame([{"videoID": v.stem, "question_id": f"q{k}", "duration": dur, "domain": "Knowledge",
+                   "sub_category": "Humanity", "task_type": "Temporal Reasoning", "question": "What happens first?",
+                   "options": ["A. a", "B. b", "C. c", "D. d"], "answer": "A"}
+                  for k, (v, dur) in enumerate(zip(videos, ["long", "short", "medium", "short"]))]
+                 ).to_parquet(tmp_path / "vmme.parquet")
+    vm = ["eval", "--model", d / "model", "--data", tmp_path / "vmme.parquet", "--videos", root / "data", "--n-frames", 4]
+    run_cli(*vm, "--bench", "videomme-subtitles", "--out", tmp_path / "vmme.json")
+    part = json.loads((tmp_path / "vmme.json").read_text())["parts"]["normal"]
+    assert list(part["by_duration"]) == ["short", "medium", "long"] and part["by_duration"]["short"]["n"] == 2
+    assert set(part["temporal"]) == {"Temporal Perception", "Temporal Reasoning"}
+    no_subs = run_cli(*vm, "--bench", "videomme-subtitles", "--videos", d / "world" / "videos",
+                      "--out", tmp_path / "x.json", check=False)
+    assert no_subs.returncode == 1 and "no subtitle/ folder" in no_subs.stderr.strip().splitlines()[-1]

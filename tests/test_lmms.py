@@ -23,6 +23,22 @@ def test_tasks_for_a_world_suite(setup):
     assert all(Path(x["video"]).parent.name == "shuffled_videos" for x in twins)
 
 
+def test_open_ended_benchmark_gets_generation_tasks_only(setup, tmp_path):
+    "MSR-VTT-QA has no options to score by log-likelihood: only its `_gen` task, cluster-keyed, and the command to run it."
+    d = setup
+    videos = sorted((d / "world" / "videos").glob("*.mp4"))[:2]
+    for k, v in enumerate(videos): os.symlink(v, tmp_path / f"video{k}.mp4")
+    (tmp_path / "test_qa.json").write_text(json.dumps(
+        [{"answer": "circle", "category_id": 0, "id": k, "question": "what moves?", "video_id": k} for k in range(2)]))
+    res = json.loads(run_cli("lmms-tasks", "--bench", "msrvtt_qa", "--data", tmp_path / "test_qa.json", "--videos",
+                             tmp_path, "--out", tmp_path / "tasks").stdout)
+    assert res["tasks"] == {} and res["group"] is None and res["generation_tasks"] == ["timepref_msrvtt_qa_gen"]
+    assert "--tasks timepref_msrvtt_qa_gen " in res["run"]
+    assert sorted(p.name for p in (tmp_path / "tasks").iterdir()) == ["timepref_msrvtt_qa.jsonl",
+                                                                      "timepref_msrvtt_qa_gen.yaml"]
+    assert "cluster_key: video\n" in (tmp_path / "tasks" / "timepref_msrvtt_qa_gen.yaml").read_text()
+
+
 @pytest.mark.parametrize("args, says", [
     (["--bench", "world", "--data", "{d}/no-world"], "no-world"),
     (["--bench", "timewar", "--data", "{d}/tw.json", "--shuffled", "{d}/tw.json"], "--shuffled-videos"),

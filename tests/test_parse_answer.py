@@ -41,6 +41,7 @@ BENCHMARKS = {   # parser -> (lmms-eval task module, option sets)
     "perceptiontest": ("perceptiontest.val", [OPTS4[:3]]),
     "nextqa": ("nextqa", [OPTS5]),
     "cinepile": ("cinepile", [OPTS5]),
+    "longvideobench": ("longvideobench", [OPTS5, OPTS4[:3]]),
     # lmms-eval orders the pair itself (a seeded shuffle): these pairs show the true caption first, second, and
     # one caption inside the other
     "vitatecs": ("vitatecs", [["the cat jumps", "the car stops"], ["the cat jumps", "a dog runs"],
@@ -64,7 +65,7 @@ def no_judge(monkeypatch):
         def judge(*a, **k): raise NoRule
         if hasattr(u, "get_eval_result"): monkeypatch.setattr(u, "get_eval_result", judge)
         if hasattr(u, "requests"): monkeypatch.setattr(u.requests, "post", judge)
-        if u.__name__.endswith("nextqa.utils"):
+        if u.__name__.endswith(("nextqa.utils", "longvideobench.utils")):
             monkeypatch.setattr(u, "random", type("NoRandom", (), {"choice": staticmethod(judge)}))
         return u
     return patch
@@ -152,6 +153,15 @@ def lmms_cinepile(u, reply, opts):
                    len(opts))
 
 
+def lmms_longvideobench(u, reply, opts):
+    doc = lambda i: {**{f"option{k}": opts[k] if k < len(opts) else "N/A" for k in range(5)}, "correct_choice": i,
+                     "id": "q", "duration_group": 600, "question_category": "E2O"}
+    def correct(i):
+        r = u.longvideobench_process_results(doc(i), [reply])["lvb_acc"]
+        return r["parsed_pred"] == r["answer"]
+    return _picked(correct, len(opts))
+
+
 def lmms_vitatecs(u, reply, opts):
     "The document whose own A/B order is `opts`; rating 1 picks its caption, 0 the other (its rules are binary)."
     docs = [{"caption": opts[t], "counterfactual": opts[1 - t], "src_dataset": "x", "video_name": "v",
@@ -170,7 +180,7 @@ def vitatecs_truth(u, opts) -> int:
 def test_enough_cases():
     assert len(REPLIES) >= 40 and len(set(REPLIES)) == len(REPLIES)
     assert {"videomme", "mlvu", "vinoground", "tempcompass_mc", "tempcompass_yes_no", "tempcompass_caption_matching",
-            "tvbench", "perceptiontest", "nextqa", "cinepile", "vitatecs"} <= set(BENCHMARKS)
+            "tvbench", "perceptiontest", "nextqa", "cinepile", "vitatecs", "longvideobench"} <= set(BENCHMARKS)
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")   # Vinoground's int8 per-category tally
@@ -193,6 +203,34 @@ def test_loader_names_reach_the_same_rules():
     "The names `LOADERS` and `MCQItem.benchmark` use read replies with the matching parser."
     for name, parser in [("tempcompass", "tempcompass_mc"), ("tempcompass-multi-choice", "tempcompass_mc"),
                          ("tempcompass-yes_no", "tempcompass_yes_no"), ("perception_test", "perceptiontest"),
-                         ("tempcompass-caption_matching", "tempcompass_caption_matching")]:
+                         ("tempcompass-caption_matching", "tempcompass_caption_matching"),
+                         ("videomme-subtitles", "videomme")]:
         opts = ["yes", "no"] if "yes_no" in name else OPTS4
         assert [parse_answer(name, r, opts) for r in REPLIES] == [parse_answer(parser, r, opts) for r in REPLIES]
+
+
+def test_videomme_subtitles_as_lmms_eval(tmp_path, monkeypatch):
+    """The subtitles block `load_videomme(..., subtitles=)` writes holds the cues lmms-eval's `videomme_w_subtitle`
+    writes, for the same video, SRT file and frame count (cues that start or end between sampled frames included)."""
+    import numpy as np
+    from timepref.benchmarks import SUBTITLE_HEAD, subtitle_prompt
+    from timepref.video import write_mp4
+    u = _task("videomme")
+    root = tmp_path / "videomme"; (root / "data").mkdir(parents=True); (root / "subtitle").mkdir()
+    write_mp4(np.zeros((250, 16, 16, 3), np.uint8), root / "data" / "v1.mp4", fps=25)          # 10 s, 250 frames
+    font = '<font color="white" size=".72c">{}</font>'
+    times = [(0.0, 0.3), (0.3, 1.9), (2.0, 2.05), (2.1, 4.0), (4.38, 4.42), (5.0, 7.5), (7.6, 9.9), (9.9, 10.0)]
+    t = lambda s: f"00:00:{s:06.3f}".replace(".", ",")
+    srt = "\n\n".join(f"{k + 1}\n{t(a)} --> {t(b)}\n{font.format(f'line {k}')}" for k, (a, b) in enumerate(times))
+    (root / "subtitle" / "v1.srt").write_text(srt + "\n")
+    monkeypatch.setattr(u, "base_cache_dir", str(tmp_path)); monkeypatch.setattr(u, "cache_name", "videomme")
+    doc = {"videoID": "v1", "question": "q?", "options": ["A. a", "B. b"]}
+    seen = set()
+    for n in (4, 8, 32):
+        theirs = u.videomme_doc_to_text_subtitle(doc, {"frame_num": n})
+        head, rest = theirs.split("\n", 1)
+        lines = rest.split("\nSelect the best answer")[0]
+        ours = subtitle_prompt(root / "subtitle" / "v1.srt", root / "data" / "v1.mp4", n)
+        assert head + "\n" == SUBTITLE_HEAD and ours == SUBTITLE_HEAD + lines + "\n", (n, theirs, ours)
+        seen.add(lines)
+    assert len(seen) == 2 and all(0 < len(s.split("\n")) < len(times) for s in seen)   # frame counts that differ

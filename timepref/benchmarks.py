@@ -8,15 +8,19 @@ from __future__ import annotations
 import ast, json, re
 from pathlib import Path
 from typing import Callable, Sequence
+import numpy as np
 from .records import MCQItem, RecordError
+from .video import VideoReadError, video_meta
 
 # %% auto #0
-__all__ = ['ANSWER_PHRASES', 'TEXT_Q', 'VIDEO_Q', 'VINOGROUND_DIRS', 'LOADERS', 'MCQ_PHRASES', 'MCQ_RANKS', 'PARSERS',
-           'PARSER_OF', 'read_table', 'extract_choice', 'load_timewar', 'load_vinoground', 'load_tempcompass',
-           'load_tvbench', 'load_perception_test', 'load_videomme', 'load_mlvu', 'load_vitatecs', 'load_nextqa',
-           'load_cinepile', 'load_benchmark', 'mcq_extract', 'parse_videomme', 'parse_mlvu', 'parse_vinoground',
+__all__ = ['ANSWER_PHRASES', 'TEXT_Q', 'VIDEO_Q', 'VINOGROUND_DIRS', 'SUBTITLE_HEAD', 'MSRVTT_TYPES', 'LOADERS', 'MCQ_PHRASES',
+           'MCQ_RANKS', 'LVB_PREFIXES', 'PARSERS', 'PARSER_OF', 'read_table', 'extract_choice', 'load_timewar',
+           'load_vinoground', 'load_tempcompass', 'load_tvbench', 'load_perception_test', 'load_videomme', 'srt_cues',
+           'subtitle_prompt', 'load_mlvu', 'load_vitatecs', 'load_nextqa', 'load_cinepile', 'load_longvideobench',
+           'load_msrvtt_qa', 'load_benchmark', 'mcq_extract', 'parse_videomme', 'parse_mlvu', 'parse_vinoground',
            'parse_tempcompass_mc', 'parse_tempcompass_yes_no', 'parse_tempcompass_caption_matching', 'parse_tvbench',
-           'parse_perceptiontest', 'parse_nextqa', 'parse_cinepile', 'parse_vitatecs', 'parse_timepref', 'parse_answer']
+           'parse_perceptiontest', 'parse_nextqa', 'parse_cinepile', 'parse_vitatecs', 'parse_longvideobench',
+           'parse_exact_match', 'parse_timepref', 'parse_answer']
 
 # %% ../nbs/51_benchmarks.ipynb #267cbdb6
 def _utf8(p:Path) -> str:
@@ -247,25 +251,55 @@ def load_perception_test(path, video_dir=None) -> list[MCQItem]:
     return out
 
 # %% ../nbs/51_benchmarks.ipynb #c3a29d15
-def load_videomme(path, video_dir=None) -> list[MCQItem]:
-    "Video-MME items (`options` as `A. …`, answer a letter); category = task_type, `meta` duration and domain."
+def load_videomme(path, video_dir=None, subtitles=None, subtitle_frames:int=32) -> list[MCQItem]:
+    """Video-MME items (`options` as `A. …`, answer a letter); category = task_type, `meta` duration (short / medium /
+    long), domain and sub_category. With `subtitles` (the release's `subtitle/` folder of `{videoID}.srt`), each
+    question is preceded by the subtitles on screen at `subtitle_frames` frames (lmms-eval's `videomme_w_subtitle`)."""
     out = []
     for i, r in _rows(path, ("videoID", "question", "options", "answer", "task_type")):
-        opts = _letter_options(_list(r["options"]))
+        opts, video = _letter_options(_list(r["options"])), _video(video_dir, r["videoID"])
+        q = r["question"] if subtitles is None else subtitle_prompt(
+            Path(subtitles) / f"{r['videoID']}.srt", video, subtitle_frames) + r["question"]
         out.append(
-            MCQItem(
-                str(r.get("question_id", f"vmme-{i}")),
-                _video(video_dir, r["videoID"]),
-                r["question"],
-                opts,
-                _letter(r["answer"], len(opts), path, i),
-                "videomme",
-                r["task_type"],
-                meta={"duration": r.get("duration", ""), "domain": r.get("domain", ""),
-                      "sub_category": r.get("sub_category", "")},
-            )
+            MCQItem(str(r.get("question_id", f"vmme-{i}")), video, q, opts, _letter(r["answer"], len(opts), path, i),
+                    "videomme", r["task_type"],
+                    meta={k: r.get(k, "") for k in ("duration", "domain", "sub_category")})
         )
     return out
+
+# %% ../nbs/51_benchmarks.ipynb #9d2a8849
+SUBTITLE_HEAD = "This video's subtitles are listed below: \n"
+_FONT = re.compile(r'<font color="white" size=".72c">(.*?)</font>')
+
+def _srt_seconds(t:str) -> float:
+    h, m, s = t.strip().replace(",", ".").split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+def srt_cues(path) -> list[tuple[float, float, str]]:
+    "`(start s, end s, text)` per cue of the SRT file at `path` (a cue's lines joined by spaces)."
+    p, out = Path(path), []
+    for block in _utf8(p).replace("\r\n", "\n").split("\n\n"):
+        lines = block.strip("\n").split("\n")
+        if len(lines) < 3 or " --> " not in lines[1]: continue
+        try: start, end = (_srt_seconds(t) for t in lines[1].split(" --> "))
+        except ValueError: raise RecordError(f"bad cue time {lines[1]!r}", p, None, "time") from None
+        out.append((start, end, " ".join(lines[2:])))
+    return out
+
+# %% ../nbs/51_benchmarks.ipynb #98cf7646
+def subtitle_prompt(srt, video, n_frames:int=32) -> str:
+    """The subtitles block before a Video-MME question: the cues of the SRT file `srt` on screen at `n_frames` frames
+    spread uniformly over `video`'s frames, in time order; *No subtitles available* when there is no file."""
+    if not Path(srt).exists(): return f"{SUBTITLE_HEAD}No subtitles available\n"
+    try: meta = video_meta(video)
+    except (VideoReadError, FileNotFoundError, ValueError): return f"{SUBTITLE_HEAD}\n"   # scoring skips the item
+    frames = np.linspace(0, meta.frame_count - 1, n_frames, dtype=int)
+    texts = []
+    for start, end, text in srt_cues(srt):
+        a, b = int(start * meta.fps), int(end * meta.fps)
+        if ((frames >= a) & (frames < b)).any():
+            m = _FONT.search(text); texts.append(m.group(1) if m else re.sub(r"<[^>]+>", "", text).strip())
+    return SUBTITLE_HEAD + "\n".join(texts) + "\n"
 
 # %% ../nbs/51_benchmarks.ipynb #25576119
 def load_mlvu(path, video_dir=None) -> list[MCQItem]:
@@ -316,13 +350,62 @@ def load_cinepile(path, video_dir=None, video_of:Callable[[dict], str]|None=None
         )
     return out
 
+# %% ../nbs/51_benchmarks.ipynb #597a55de
+def _choice(value, n:int, path, i:int, field:str="answer") -> int:
+    "An answer given as an option's index (`0`…`n-1`, an int or its text)."
+    try: k = int(str(value).strip())
+    except ValueError: raise RecordError(f"{value!r} is not an option number", path, i, field) from None
+    if not 0 <= k < n: raise RecordError(f"option {k} is not one of the {n} options (0-{n - 1})", path, i, field)
+    return k
+
+# %% ../nbs/51_benchmarks.ipynb #87e8c967
+def load_longvideobench(path, video_dir=None) -> list[MCQItem]:
+    """LongVideoBench (TPO Tables 1-2): the release's `lvb_val.json` (`candidates`, `correct_choice` 0-4) or the hub's
+    Parquet (`option0`...`option4`, `"N/A"` where a question has fewer); the video is `video_path` in `video_dir`;
+    category = question_category, `meta` duration_group (15, 60, 600 or 3600 s), level and topic_category."""
+    out = []
+    for i, r in _rows(path, ("video_path", "question", "correct_choice")):
+        if "candidates" in r: opts = [str(c) for c in _list(r["candidates"])]
+        else: opts = [str(r[f"option{k}"]) for k in range(5) if r.get(f"option{k}") not in (None, "N/A")]
+        if len(opts) < 2: raise RecordError(f"{len(opts)} options; a question has 2 to 5", path, i, "candidates")
+        out.append(
+            MCQItem(str(r.get("id", f"lvb-{i}")), _video(video_dir, r["video_path"]), r["question"], opts,
+                    _choice(r["correct_choice"], len(opts), path, i, "correct_choice"), "longvideobench",
+                    str(r.get("question_category", "")),
+                    meta={k: r.get(k, "") for k in ("duration_group", "level", "topic_category")})
+        )
+    return out
+
+# %% ../nbs/51_benchmarks.ipynb #7077a7ca
+MSRVTT_TYPES = ("what", "who", "how", "when", "where")   # MSR-VTT-QA's category_id 0-4: the question word
+
+def load_msrvtt_qa(path, video_dir=None) -> list[MCQItem]:
+    """MSR-VTT-QA (`train_qa.json`, `val_qa.json`, `test_qa.json`: question, answer, video_id, id, category_id),
+    open-ended; the video is `video{video_id}.mp4`; category = the question word."""
+    out = []
+    for i, r in _rows(path, ("question", "answer", "video_id")):
+        vid = str(r["video_id"]); vid = vid if vid.startswith("video") else f"video{vid}"
+        c = r.get("category_id")
+        cat = MSRVTT_TYPES[int(c)] if str(c).isdigit() and int(c) < len(MSRVTT_TYPES) else str(c or "")
+        out.append(MCQItem(f"msrvtt-{r.get('id', i)}", _video(video_dir, vid), r["question"], [str(r["answer"])], 0,
+                           "msrvtt_qa", cat, meta={"open": True}))
+    return out
+
 # %% ../nbs/51_benchmarks.ipynb #6442b4d4
+def _subtitle_dir(video_dir) -> Path:
+    "Video-MME's `subtitle/` folder: inside the videos' folder or beside it (the release unzips both under one root)."
+    for d in ([Path(video_dir) / "subtitle", Path(video_dir).parent / "subtitle"] if video_dir else []):
+        if d.is_dir(): return d
+    raise ValueError(f"videomme-subtitles: no subtitle/ folder in or beside the videos' folder {video_dir}")
+
 LOADERS = {"timewar": load_timewar, "timewar-shuffled": lambda p, v=None: load_timewar(p, v, shuffled=True),
            "vinoground": load_vinoground, "tempcompass": load_tempcompass,
            "tempcompass-caption_matching": lambda p, v=None: load_tempcompass(p, v, "caption_matching"),
            "tempcompass-yes_no": lambda p, v=None: load_tempcompass(p, v, "yes_no"), "tvbench": load_tvbench,
-           "perception_test": load_perception_test, "videomme": load_videomme, "mlvu": load_mlvu,
-           "vitatecs": load_vitatecs, "nextqa": load_nextqa, "cinepile": load_cinepile}
+           "perception_test": load_perception_test, "videomme": load_videomme,
+           "videomme-subtitles": lambda p, v=None: load_videomme(p, v, subtitles=_subtitle_dir(v)), "mlvu": load_mlvu,
+           "vitatecs": load_vitatecs, "nextqa": load_nextqa, "cinepile": load_cinepile,
+           "longvideobench": load_longvideobench, "msrvtt_qa": load_msrvtt_qa}
 
 def load_benchmark(name:str, path, video_dir=None) -> list[MCQItem]:
     "The items of benchmark `name` (one of `LOADERS`) from its file at `path`, with videos in `video_dir`."
@@ -490,6 +573,27 @@ def parse_vitatecs(reply:str, options:Sequence[str]) -> int|None:
     if reply[:3] in ("(A)", "(B)"): return "AB".index(reply[1])
     return None   # lmms-eval would ask a GPT judge here
 
+# %% ../nbs/51_benchmarks.ipynb #95ec61ee
+LVB_PREFIXES = ("The best answer is", "The correct answer is", "The answer is", "The answer", "The best option is",
+                "The correct option is", "Best answer:", "Best option:")
+
+def parse_longvideobench(reply:str, options:Sequence[str]) -> int|None:
+    "LongVideoBench (lmms-eval's `parse_multi_choice_response`): the first A-E after the answer phrases are removed."
+    s = reply.strip()
+    for p in LVB_PREFIXES: s = s.replace(p, "")
+    m = re.search("[ABCDE]", s)
+    return _index(m[0], options) if m else None
+
+# %% ../nbs/51_benchmarks.ipynb #47dd66a7
+def _open_norm(s:str) -> str:
+    words = re.sub(r"[^\w\s]", " ", str(s).lower()).split()
+    return " ".join(w for w in words if w not in ("a", "an", "the"))
+
+def parse_exact_match(reply:str, options:Sequence[str]) -> int|None:
+    "An open-ended reply: the index of the option (the answer) it equals after normalisation, else None."
+    r = _open_norm(reply)
+    return next((k for k, o in enumerate(options) if r and _open_norm(o) == r), None)
+
 # %% ../nbs/51_benchmarks.ipynb #af5547fd
 def parse_timepref(reply:str, options:Sequence[str]) -> int|None:
     "timepref's own reading (`extract_choice`), for TimeWar and the world's suite."
@@ -499,12 +603,13 @@ PARSERS = {"timepref": parse_timepref, "videomme": parse_videomme, "mlvu": parse
            "tempcompass_mc": parse_tempcompass_mc, "tempcompass_yes_no": parse_tempcompass_yes_no,
            "tempcompass_caption_matching": parse_tempcompass_caption_matching, "tvbench": parse_tvbench,
            "perceptiontest": parse_perceptiontest, "nextqa": parse_nextqa, "cinepile": parse_cinepile,
-           "vitatecs": parse_vitatecs}
+           "vitatecs": parse_vitatecs, "longvideobench": parse_longvideobench, "exact_match": parse_exact_match}
 
 PARSER_OF = {"timewar": "timepref", "timewar-shuffled": "timepref", "world": "timepref",
              "tempcompass": "tempcompass_mc", "tempcompass-multi-choice": "tempcompass_mc",
              "tempcompass-caption_matching": "tempcompass_caption_matching", "tempcompass-yes_no": "tempcompass_yes_no",
-             "perception_test": "perceptiontest"}   # benchmark names (`LOADERS`, `MCQItem.benchmark`) -> parser
+             "perception_test": "perceptiontest", "videomme-subtitles": "videomme",
+             "msrvtt_qa": "exact_match"}   # benchmark names (`LOADERS`, `MCQItem.benchmark`) -> parser
 
 def parse_answer(benchmark:str, reply:str, options:Sequence[str]) -> int|None:
     """The index of the option `reply` picks under `benchmark`'s lmms-eval rule (a `PARSERS` name or a benchmark

@@ -406,7 +406,8 @@ def cmd_lmms_tasks(a) -> dict:
                               {a.bench: {"bench": a.bench, "data": a.data, "videos": a.videos, "shuffled": a.shuffled,
                                          "shuffled_videos": a.shuffled_videos}}, a.limit)
     res = lmms_tasks(parts, out, group=a.group)
-    return res | {"run": f"lmms-eval --model timepref --model_args pretrained=MODEL --tasks {a.group} "
+    tasks = res["group"] or ",".join(res["generation_tasks"])   # an open-ended benchmark has generation tasks only
+    return res | {"run": f"lmms-eval --model timepref --model_args pretrained=MODEL --tasks {tasks} "
                          f"--include_path {res['include_path']}"}
 
 def _add_lmms_tasks(sub):

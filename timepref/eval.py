@@ -19,14 +19,18 @@ from .stats import chance_at_least
 from .video import VideoReadError, video_meta
 
 # %% auto #0
-__all__ = ['INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'mcq_prompt', 'readable', 'score_loglik', 'yes_no', 'read_reply',
-           'score_generate', 'pair_hits', 'pair_scores', 'metrics', 'make_scorer', 'benchmark_parts', 'evaluate']
+__all__ = ['INSTRUCTION', 'OPEN_INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'DURATIONS', 'mcq_prompt', 'readable',
+           'score_loglik', 'yes_no', 'read_reply', 'score_generate', 'pair_hits', 'pair_scores', 'metrics',
+           'make_scorer', 'benchmark_parts', 'evaluate']
 
 # %% ../nbs/52_eval.ipynb #9306f649
 INSTRUCTION = "Answer with the option's letter from the given choices directly."
+OPEN_INSTRUCTION = "Answer the question using a single word or phrase."   # lmms-eval's open-ended wording
 
 def mcq_prompt(item:MCQItem) -> str:
-    "The question, its options as `A. …` lines, and the answer-format instruction (lmms-eval's wording)."
+    """The question, its options as `A. …` lines, and the answer-format instruction (lmms-eval's wording); an
+    open-ended item (`meta["open"]`, MSR-VTT-QA): the question and the one-word instruction."""
+    if item.meta.get("open"): return f"{item.question}\n{OPEN_INSTRUCTION}"
     return "\n".join([item.question, *(f"{'ABCDEFGH'[k]}. {o}" for k, o in enumerate(item.options)), INSTRUCTION])
 
 # %% ../nbs/52_eval.ipynb #936d8870
@@ -43,7 +47,10 @@ def readable(items:Sequence[MCQItem]) -> tuple[list[MCQItem], Counter]:
 
 # %% ../nbs/52_eval.ipynb #899f8d3e
 def score_loglik(model, col:VideoCollator, items:Sequence[MCQItem], batch_size:int=8, progress:bool=False) -> list[dict]:
-    "Per item: the option with the highest summed log-likelihood as the answer."
+    "Per item: the option with the highest summed log-likelihood as the answer (open-ended items have no options)."
+    if bad := [it.id for it in items if it.meta.get("open")]:
+        raise ValueError(f"{len(bad)} open-ended items (e.g. {bad[0]}, {items[0].benchmark}) have no options to "
+                         "score by log-likelihood: score them by generation (--scorer generate)")
     return [r | {"scorer": "loglik"} for r in score_items(model, col, items, batch_size=batch_size, progress=progress)]
 
 # %% ../nbs/52_eval.ipynb #bed0453d
@@ -74,7 +81,8 @@ def score_generate(responder:VideoResponder, items:Sequence[MCQItem], parser:str
         pred, name = read_reply(it, reply, parser)
         out.append(
             {"id": it.id, "video": it.video, "category": it.category, "pred": -1 if pred is None else pred,
-             "answer": it.answer, "correct": pred == it.answer, "chance": 1 / len(it.options), "reply": reply,
+             "answer": it.answer, "correct": pred == it.answer,
+             "chance": 0.0 if it.meta.get("open") else 1 / len(it.options), "reply": reply,
              "scorer": "generate", "parser": name}
         )
     return out
@@ -104,12 +112,24 @@ def pair_scores(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
 
 # %% ../nbs/52_eval.ipynb #db8cb663
 TEMPORAL_VIDEOMME = ("Temporal Perception", "Temporal Reasoning")
+DURATIONS = {"videomme": "duration", "videomme-subtitles": "duration", "longvideobench": "duration_group"}  # meta key
+
+def _by_duration(key:str, items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
+    "Accuracy per duration (Video-MME short / medium / long; LongVideoBench's groups in seconds, shortest first)."
+    of = {it.id: str(it.meta.get(key, "")) for it in items}
+    by = defaultdict(list)
+    for r in rows: by[of.get(r["id"], "")].append(r)
+    order = {"short": 0, "medium": 1, "long": 2}
+    keys = sorted(by, key=lambda d: (order.get(d, 3), float(d) if d.replace(".", "", 1).isdigit() else 0, d))
+    return {d: accuracy(by[d]) for d in keys}
 
 def metrics(bench:str, items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
     "Accuracy overall and per category, and the benchmark's own scores."
     m = {"accuracy": accuracy(rows)}
     if bench == "vinoground": m["vinoground"] = pair_scores(items, rows)
-    if bench == "videomme": m["temporal"] = {t: accuracy([r for r in rows if r["category"] == t]) for t in TEMPORAL_VIDEOMME}
+    if bench in ("videomme", "videomme-subtitles"):
+        m["temporal"] = {t: accuracy([r for r in rows if r["category"] == t]) for t in TEMPORAL_VIDEOMME}
+    if bench in DURATIONS: m["by_duration"] = _by_duration(DURATIONS[bench], items, rows)
     if bench == "mlvu": m["m_avg"] = float(np.mean(list(m["accuracy"]["by_category"].values())))
     return m
 

@@ -17,9 +17,9 @@ from .respond import GenConfig, Request, VideoResponder
 from .scoring import option_logps
 
 # %% auto #0
-__all__ = ['TimeprefLMM', 'manifest', 'doc_to_visual', 'doc_to_text', 'doc_to_choice', 'doc_to_target', 'gen_doc_to_text',
-           'gen_process_results', 'vino_process_results', 'vino_text', 'vino_video', 'vino_group', 'suite_parts',
-           'lmms_tasks', 'lmms_predictions']
+__all__ = ['TimeprefLMM', 'manifest', 'doc_to_visual', 'doc_to_text', 'doc_to_choice', 'doc_to_target', 'mean_score',
+           'mc_process_results', 'gen_doc_to_text', 'gen_process_results', 'vino_process_results', 'vino_text',
+           'vino_video', 'vino_group', 'suite_parts', 'lmms_tasks', 'lmms_predictions']
 
 # %% ../nbs/57_lmms.ipynb #28ad39f3
 try:
@@ -121,7 +121,19 @@ def doc_to_target(doc) -> int: return int(doc["answer"])
 
 def _item(doc) -> MCQItem:
     return MCQItem(doc["id"], doc["video"], doc["question"], list(doc["options"]), int(doc["answer"]),
-                   doc.get("benchmark", ""))
+                   doc.get("benchmark", ""), meta={"open": True} if doc.get("open") else {})
+
+def _scored(doc, right:bool) -> dict:
+    "A document's 0/1 score with its video: lmms-eval clusters the standard error by it (the tasks' `cluster_key`)."
+    return {"score": float(right), "video": doc["video"]}
+
+def mean_score(recs) -> float:
+    "The aggregation of `_scored` records: the share right."
+    return float(np.mean([r["score"] for r in recs]))
+
+def mc_process_results(doc, results) -> dict:
+    "Whether the most likely option (the smallest loss `TimeprefLMM.loglikelihood` returns) is the answer."
+    return {"acc": _scored(doc, int(np.argmin([float(r[0]) for r in results])) == int(doc["answer"]))}
 
 def gen_doc_to_text(doc, lmms_eval_specific_kwargs=None) -> str:
     "The prompt `timepref eval --scorer generate` writes: the question, its lettered options, the answer format."
@@ -131,7 +143,7 @@ def gen_doc_to_text(doc, lmms_eval_specific_kwargs=None) -> str:
 def gen_process_results(doc, results) -> dict:
     "Whether the option a reply names is right, the reply read as `timepref eval --scorer generate` reads it."
     it = _item(doc)
-    return {"accuracy": float(read_reply(it, results[0])[0] == it.answer)}
+    return {"accuracy": _scored(doc, read_reply(it, results[0])[0] == it.answer)}
 
 # %% ../nbs/57_lmms.ipynb #c39e3384
 def vino_process_results(doc, results) -> dict:
@@ -156,6 +168,7 @@ dataset_kwargs:
     test: {docs}
 test_split: test
 doc_to_visual: !function timepref.lmms.doc_to_visual
+cluster_key: video
 """
 _CHOICE = """output_type: multiple_choice
 doc_to_text: !function timepref.lmms.doc_to_text
@@ -163,9 +176,10 @@ doc_to_choice: !function timepref.lmms.doc_to_choice
 doc_to_target: !function timepref.lmms.doc_to_target
 target_delimiter: ""
 """
-_ACC = """metric_list:
+_ACC = """process_results: !function timepref.lmms.mc_process_results
+metric_list:
   - metric: acc
-    aggregation: mean
+    aggregation: !function timepref.lmms.mean_score
     higher_is_better: true
 """
 _VINO = "process_results: !function timepref.lmms.vino_process_results\nmetric_list:\n" + "".join(
@@ -180,7 +194,7 @@ generation_kwargs:
 process_results: !function timepref.lmms.gen_process_results
 metric_list:
   - metric: accuracy
-    aggregation: mean
+    aggregation: !function timepref.lmms.mean_score
     higher_is_better: true
 """
 
@@ -188,7 +202,7 @@ metric_list:
 def _doc(it:MCQItem) -> dict:
     return {"id": it.id, "video": str(it.video), "question": it.question, "options": list(it.options),
             "answer": it.answer, "benchmark": it.benchmark, "category": it.category, "group": it.group,
-            "task": it.meta.get("task", "")}
+            "task": it.meta.get("task", ""), "open": bool(it.meta.get("open"))}
 
 def suite_parts(suite:dict, limit:int|None=None) -> dict[str, list[MCQItem]]:
     """`{part name: items}` of a suite given as `{name: evaluate keyword arguments}` (`world_suite`'s): what
@@ -205,21 +219,24 @@ def lmms_tasks(parts:dict[str, list[MCQItem]],  # {part: its items}: `suite_part
                group:str="timepref_suite") -> dict:  # the group task that runs every log-likelihood task
     """Write an lmms-eval task (YAML) and its documents (JSONL) per part into `out`, its items with a readable video
     (the others skipped and counted), scored by log-likelihood; and a `_gen` task scored by generation for every
-    part but Vinoground's. Returns what it wrote."""
+    part but Vinoground's (an open-ended part, MSR-VTT-QA: the `_gen` task only). Returns what it wrote."""
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
     tasks, gen, skipped = {}, [], {}
     for name, items in parts.items():
         ok, skip = readable(items)
         if not ok: raise ValueError(f"{name}: none of its {len(items)} items has a readable video")
-        task, vino = f"timepref_{name}", ok[0].benchmark == "vinoground"
+        task, vino, open_ = f"timepref_{name}", ok[0].benchmark == "vinoground", ok[0].meta.get("open")
         (out / f"{task}.jsonl").write_text("".join(json.dumps(_doc(it)) + "\n" for it in ok))
         files = _FILES.format(docs=f"{task}.jsonl")
-        (out / f"{task}.yaml").write_text(f"task: {task}\n{files}{_CHOICE}{_VINO if vino else _ACC}")
-        tasks[task], skipped[task] = len(ok), dict(skip)
+        if not open_:
+            (out / f"{task}.yaml").write_text(f"task: {task}\n{files}{_CHOICE}{_VINO if vino else _ACC}")
+            tasks[task] = len(ok)
+        skipped[task] = dict(skip)
         if not vino:
             (out / f"{task}_gen.yaml").write_text(f"task: {task}_gen\n{files}{_GEN}"); gen.append(f"{task}_gen")
-    (out / f"{group}.yaml").write_text(f"group: {group}\ntask:\n" + "".join(f"  - {t}\n" for t in tasks))
-    return {"include_path": str(out), "group": group, "tasks": tasks, "generation_tasks": gen, "skipped": skipped}
+    if tasks: (out / f"{group}.yaml").write_text(f"group: {group}\ntask:\n" + "".join(f"  - {t}\n" for t in tasks))
+    return {"include_path": str(out), "group": group if tasks else None, "tasks": tasks, "generation_tasks": gen,
+            "skipped": skipped}
 
 # %% ../nbs/57_lmms.ipynb #348d6a63
 def lmms_predictions(output_path, tasks_dir) -> dict[str, dict[str, int|None]]:
