@@ -352,10 +352,12 @@ def load_cinepile(path, video_dir=None, video_of:Callable[[dict], str]|None=None
 
 # %% ../nbs/51_benchmarks.ipynb #597a55de
 def _choice(value, n:int, path, i:int, field:str="answer") -> int:
-    "An answer given as an option's index (`0`…`n-1`, an int or its text)."
-    try: k = int(str(value).strip())
-    except ValueError: raise RecordError(f"{value!r} is not an option number", path, i, field) from None
-    if not 0 <= k < n: raise RecordError(f"option {k} is not one of the {n} options (0-{n - 1})", path, i, field)
+    "An answer given as an option's index (`0`…`n-1`: an int, a whole float as Parquet stores it, or its text)."
+    try: x = float(str(value).strip())
+    except ValueError: x = float("nan")
+    if not (x == x and x != float("inf") and x.is_integer()):
+        raise RecordError(f"{value!r} is not an option number", path, i, field)
+    if not 0 <= (k := int(x)) < n: raise RecordError(f"option {k} is not one of the {n} options (0-{n - 1})", path, i, field)
     return k
 
 # %% ../nbs/51_benchmarks.ipynb #87e8c967
