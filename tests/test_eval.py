@@ -86,9 +86,10 @@ def test_eval_longvideobench_msrvtt_videomme_subtitles(setup, tmp_path):
     import pandas as pd
     d = setup
     videos = sorted((d / "world" / "videos").glob("*.mp4"))[:4]
-    lvb = [{"video_id": v.stem, "question": "What happens first?", "candidates": ["a", "b", "c"], "correct_choice": k % 3,
-            "question_category": "E2O", "id": f"{v.stem}_0", "video_path": v.name, "duration_group": g,
-            "level": "L1-Perception", "topic_category": "NP"} for k, (v, g) in enumerate(zip(videos, [600, 15, 15, 60]))]
+    lvb = [{"video_id": v.stem, "question": "What happens first?", "candidates": ["a", "b", "c"],
+            "correct_choice": k % 3, "question_category": "E2O", "id": f"{v.stem}_0", "video_path": v.name,
+            "duration_group": g, "level": "L1-Perception", "topic_category": "NP"}
+           for k, (v, g) in enumerate(zip(videos, [600, 15, 15, 60]))]
     (tmp_path / "lvb_val.json").write_text(json.dumps(lvb))
     res = json.loads(run_cli("eval", "--model", d / "model", "--bench", "longvideobench", "--data", tmp_path / "lvb_val.json",
                              "--videos", d / "world" / "videos", "--n-frames", 4, "--out", tmp_path / "lvb.json").stdout)
@@ -96,13 +97,7 @@ def test_eval_longvideobench_msrvtt_videomme_subtitles(setup, tmp_path):
     part = json.loads((tmp_path / "lvb.json").read_text())["parts"]["normal"]
     assert {k: v["n"] for k, v in part["by_duration"].items()} == {"15": 2, "60": 1, "600": 1}
 
-    (tmp_path / "msr").mkdir()
-    for k, v in enumerate(videos): os.symlink(v, tmp_path / "msr" / f"video{7010 + k}.mp4")
-    (tmp_path / "test_qa.json").write_text(json.dumps(
-        [{"answer": "circle", "category_id": k % 5, "id": k, "question": "what moves?", "video_id": 7010 + k}
-         for k in range(4)]))
-    args = ["eval", "--model", d / "model", "--bench", "msrvtt_qa", "--data", tmp_path / "test_qa.json", "--videos",
-            tmp_path / "msr", "--n-frames", 4, "--out", tmp_path / "msr.json"]
+    args = _msrvtt(d, tmp_path)
     loglik = run_cli(*args, check=False)
     assert loglik.returncode == 1 and loglik.stderr.strip().splitlines()[-1].endswith("(--scorer generate)")
     run_cli(*args, "--scorer", "generate")
@@ -127,3 +122,48 @@ def test_eval_longvideobench_msrvtt_videomme_subtitles(setup, tmp_path):
     no_subs = run_cli(*vm, "--bench", "videomme-subtitles", "--videos", d / "world" / "videos",
                       "--out", tmp_path / "x.json", check=False)
     assert no_subs.returncode == 1 and "no subtitle/ folder" in no_subs.stderr.strip().splitlines()[-1]
+
+
+def _msrvtt(d, tmp_path) -> list:
+    "MSR-VTT-QA's test_qa.json on four world videos (named video7010.mp4, ...): the `timepref eval` arguments for it."
+    import os
+    (tmp_path / "msr").mkdir()
+    for k, v in enumerate(sorted((d / "world" / "videos").glob("*.mp4"))[:4]):
+        os.symlink(v, tmp_path / "msr" / f"video{7010 + k}.mp4")
+    (tmp_path / "test_qa.json").write_text(json.dumps(
+        [{"answer": "circle", "category_id": k % 5, "id": k, "question": "what moves?", "video_id": 7010 + k}
+         for k in range(4)]))
+    return ["eval", "--model", d / "model", "--bench", "msrvtt_qa", "--data", tmp_path / "test_qa.json", "--videos",
+            tmp_path / "msr", "--n-frames", 4, "--out", tmp_path / "msr.json"]
+
+
+def test_eval_open_ended_with_a_judge(setup, tmp_path, monkeypatch):
+    """`--judge`: the offline rule; an API that fails every request (exit 1 with one line, the replies written); a
+    rerun against a working API (exit 0, every item judged); an API whose judgments cannot be read (counted)."""
+    from timepref.benchmarks import OPEN_QA_JUDGE_TASK
+    from timepref.fake_server import FakeChatServer, rules_chat
+    base = _msrvtt(setup, tmp_path)
+    gen = [*base, "--scorer", "generate"]
+    res = json.loads(run_cli(*gen, "--judge", "rules").stdout)
+    rows = json.loads((tmp_path / "msr.json").read_text())["parts"]["normal"]["rows"]
+    assert res["judge"] == "rules" and res["items"] == 4 and res["items_failed"] == 0
+    assert [(r["parser"], r["judge_score"], r["correct"]) for r in rows] == [("judge", 0.0, False)] * 4
+    with FakeChatServer(lambda m: (503, {"Retry-After": "3600"})) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        down = run_cli(*gen, "--judge", "openai:judge", check=False)
+    assert down.returncode == 1 and "Traceback" not in down.stderr
+    assert "4 LLM requests failed" in down.stderr.strip().splitlines()[-1]
+    rows = json.loads((tmp_path / "msr.json").read_text())["parts"]["normal"]["rows"]
+    assert all(isinstance(r["reply"], str) and r["judge_error"].startswith("failed: ") for r in rows)
+    with FakeChatServer(rules_chat([OPEN_QA_JUDGE_TASK])) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        up = json.loads(run_cli(*gen, "--judge", "openai:judge").stdout)
+        asked = len({r["reply"] for r in rows})   # the same question, answer and reply is asked once (cached)
+        assert srv.requests == asked and up["items"] == 4 and up["items_failed"] == 0
+    with FakeChatServer(lambda m: "I think they match.") as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        run_cli(*gen, "--out", tmp_path / "u.json", "--judge", "openai:other")
+    assert json.loads((tmp_path / "u.json").read_text())["parts"]["normal"]["judge"]["errors"] == {
+        "unreadable: no pred/score dictionary": 4}
+    bad = run_cli(*base, "--judge", "rules", check=False)
+    assert bad.returncode == 1 and "judge" in bad.stderr.strip().splitlines()[-1]

@@ -9,18 +9,20 @@ import ast, json, re
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
+from .prompts import ParseError, Prompt, Task
 from .records import MCQItem, RecordError
 from .video import VideoReadError, video_meta
 
 # %% auto #0
 __all__ = ['ANSWER_PHRASES', 'TEXT_Q', 'VIDEO_Q', 'VINOGROUND_DIRS', 'SUBTITLE_HEAD', 'MSRVTT_TYPES', 'LOADERS', 'MCQ_PHRASES',
-           'MCQ_RANKS', 'LVB_PREFIXES', 'PARSERS', 'PARSER_OF', 'read_table', 'extract_choice', 'load_timewar',
-           'load_vinoground', 'load_tempcompass', 'load_tvbench', 'load_perception_test', 'load_videomme', 'srt_cues',
-           'subtitle_prompt', 'load_mlvu', 'load_vitatecs', 'load_nextqa', 'load_cinepile', 'load_longvideobench',
-           'load_msrvtt_qa', 'load_benchmark', 'mcq_extract', 'parse_videomme', 'parse_mlvu', 'parse_vinoground',
-           'parse_tempcompass_mc', 'parse_tempcompass_yes_no', 'parse_tempcompass_caption_matching', 'parse_tvbench',
-           'parse_perceptiontest', 'parse_nextqa', 'parse_cinepile', 'parse_vitatecs', 'parse_longvideobench',
-           'parse_exact_match', 'parse_timepref', 'parse_answer']
+           'MCQ_RANKS', 'LVB_PREFIXES', 'OPEN_QA_JUDGE', 'OPEN_QA_JUDGE_TASK', 'PARSERS', 'PARSER_OF', 'read_table',
+           'extract_choice', 'load_timewar', 'load_vinoground', 'load_tempcompass', 'load_tvbench',
+           'load_perception_test', 'load_videomme', 'srt_cues', 'subtitle_prompt', 'load_mlvu', 'load_vitatecs',
+           'load_nextqa', 'load_cinepile', 'load_longvideobench', 'load_msrvtt_qa', 'load_benchmark', 'mcq_extract',
+           'parse_videomme', 'parse_mlvu', 'parse_vinoground', 'parse_tempcompass_mc', 'parse_tempcompass_yes_no',
+           'parse_tempcompass_caption_matching', 'parse_tvbench', 'parse_perceptiontest', 'parse_nextqa',
+           'parse_cinepile', 'parse_vitatecs', 'parse_longvideobench', 'parse_exact_match', 'parse_open_judgment',
+           'open_judge_rules', 'parse_timepref', 'parse_answer']
 
 # %% ../nbs/51_benchmarks.ipynb #267cbdb6
 def _utf8(p:Path) -> str:
@@ -357,7 +359,8 @@ def _choice(value, n:int, path, i:int, field:str="answer") -> int:
     except ValueError: x = float("nan")
     if not (x == x and x != float("inf") and x.is_integer()):
         raise RecordError(f"{value!r} is not an option number", path, i, field)
-    if not 0 <= (k := int(x)) < n: raise RecordError(f"option {k} is not one of the {n} options (0-{n - 1})", path, i, field)
+    if not 0 <= (k := int(x)) < n:
+        raise RecordError(f"option {k} is not one of the {n} options (0-{n - 1})", path, i, field)
     return k
 
 # %% ../nbs/51_benchmarks.ipynb #87e8c967
@@ -595,6 +598,33 @@ def parse_exact_match(reply:str, options:Sequence[str]) -> int|None:
     "An open-ended reply: the index of the option (the answer) it equals after normalisation, else None."
     r = _open_norm(reply)
     return next((k for k, o in enumerate(options) if r and _open_norm(o) == r), None)
+
+# %% ../nbs/51_benchmarks.ipynb #b20f54a9
+OPEN_QA_JUDGE = Prompt("open_qa_judge", "1",
+    "You check answers to questions about videos. Compare a predicted answer with the correct one and decide whether "
+    "they mean the same thing; synonyms and paraphrases count as a match.",
+    "Question: {question}\nCorrect answer: {answer}\nPredicted answer: {pred}\n\n"
+    "Reply with only a Python dictionary with two keys: 'pred', 'yes' or 'no' (do the answers match?), and 'score', "
+    "a number from 0 (no match) to 5 (the same answer).")
+
+def parse_open_judgment(text:str) -> tuple[bool, float]:
+    "`(match, score 0..5)` from a judge's `{'pred': 'yes', 'score': 4}`."
+    m = re.search(r"\{[^{}]*\}", text)
+    try: d = ast.literal_eval(m.group(0)) if m else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError): d = None
+    if not isinstance(d, dict) or str(d.get("pred", "")).strip().lower() not in ("yes", "no"):
+        raise ParseError("no pred/score dictionary", text)
+    s = d.get("score")
+    if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s <= 5:
+        raise ParseError("score not 0-5", text)
+    return d["pred"].strip().lower() == "yes", float(s)
+
+def open_judge_rules(question:str, answer:str, pred:str) -> str:
+    "The offline judge: the exact match (`parse_exact_match`), as a dictionary."
+    ok = parse_exact_match(pred, [answer]) == 0
+    return f"{{'pred': '{'yes' if ok else 'no'}', 'score': {5 if ok else 0}}}"
+
+OPEN_QA_JUDGE_TASK = Task(OPEN_QA_JUDGE, parse_open_judgment, open_judge_rules)
 
 # %% ../nbs/51_benchmarks.ipynb #af5547fd
 def parse_timepref(reply:str, options:Sequence[str]) -> int|None:

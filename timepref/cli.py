@@ -347,6 +347,8 @@ def cmd_eval(a) -> dict:
     "Evaluate a model on a benchmark file, on the held-out suite of a world folder (`--bench world`), or on the ordering probe (`--bench probe`)."
     kw = dict(scorer=a.scorer, n_frames=a.n_frames, limit=a.limit, batch_size=a.batch_size, seed=a.seed)
     if a.parser is not None and a.bench in ("probe", "suite"): raise ValueError(f"--parser: not for --bench {a.bench}")
+    if a.judge is not None and a.bench in ("probe", "suite", "world"):
+        raise ValueError(f"--judge: not for --bench {a.bench}")
     if a.bench == "probe":
         r = evaluate_probe(
             a.model, a.data, a.scorer, a.n_frames, limit=a.limit, seed=a.seed, batch_size=a.batch_size, out=a.out
@@ -360,7 +362,7 @@ def cmd_eval(a) -> dict:
         Path(a.out).write_text(json.dumps(res, indent=1))
         return {k: {part: p["accuracy"]["accuracy"] for part, p in r["parts"].items()} for k, r in res.items()}
     res = evaluate(a.model, a.bench, a.data, a.videos, shuffled=a.shuffled, shuffled_videos=a.shuffled_videos,
-                   out=a.out, parser=a.parser, **kw)
+                   out=a.out, parser=a.parser, judge=a.judge, **kw)
     return {
         "benchmark": a.bench,
         "scorer": a.scorer,
@@ -368,7 +370,8 @@ def cmd_eval(a) -> dict:
             part: {"accuracy": p["accuracy"]["accuracy"], "scored": p["scored"], "skipped": p["skipped"]}
             for part, p in res["parts"].items()
         },
-    } | ({"timewar": res["timewar"]} if "timewar" in res else {})
+    } | ({"timewar": res["timewar"]} if "timewar" in res else {}) | {
+        k: res[k] for k in ("judge", "items", "items_failed", "failed") if k in res}
 
 # %% ../nbs/90_cli.ipynb #6361fd92
 def _add_eval(sub):
@@ -390,6 +393,9 @@ def _add_eval(sub):
     p.add_argument("--scorer", default="loglik", choices=("loglik", "generate"))
     p.add_argument("--parser", default=None, choices=list(PARSERS),
                    help="--scorer generate: read replies with this parser (default: the benchmark's lmms-eval rule)")
+    p.add_argument("--judge", default=None,
+                   help="--scorer generate: an LLM that judges open-ended replies (MSR-VTT-QA): rules (exact match), "
+                   "openai:MODEL (OPENAI_BASE_URL, OPENAI_API_KEY) or hf:PATH; cached beside --out")
     p.add_argument("--n-frames", type=int, default=N_FRAMES, help="frames per video fed to the model"); p.add_argument("--limit", type=_count, default=None)
     p.add_argument("--batch-size", type=_count, default=8); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="results JSON (with every item's prediction)")

@@ -10,7 +10,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
 import numpy as np
-from .benchmarks import PARSER_OF, PARSERS, extract_choice, load_benchmark, load_timewar, parse_answer
+from .benchmarks import (OPEN_QA_JUDGE_TASK, PARSER_OF, PARSERS, extract_choice, load_benchmark, load_timewar,
+                                 parse_answer)
+from .llm import LLMError
+from .prompts import ParseError
 from .collate import N_FRAMES, FrameLoader, VideoCollator
 from .records import MCQItem, file_sha256
 from .respond import GenConfig, Request, VideoResponder
@@ -20,8 +23,8 @@ from .video import VideoReadError, video_meta
 
 # %% auto #0
 __all__ = ['INSTRUCTION', 'OPEN_INSTRUCTION', 'YES_NO', 'TEMPORAL_VIDEOMME', 'DURATIONS', 'mcq_prompt', 'readable',
-           'score_loglik', 'yes_no', 'read_reply', 'score_generate', 'pair_hits', 'pair_scores', 'metrics',
-           'make_scorer', 'benchmark_parts', 'evaluate']
+           'score_loglik', 'yes_no', 'read_reply', 'judge_reply', 'score_generate', 'pair_hits', 'pair_scores',
+           'metrics', 'make_scorer', 'benchmark_parts', 'evaluate']
 
 # %% ../nbs/52_eval.ipynb #9306f649
 INSTRUCTION = "Answer with the option's letter from the given choices directly."
@@ -70,20 +73,32 @@ def read_reply(item:MCQItem, reply:str, parser:str|None=None) -> tuple[int|None,
     if item.options == YES_NO: return yes_no(reply), "yes_no"
     return extract_choice(reply, len(item.options)), "timepref"
 
-def score_generate(responder:VideoResponder, items:Sequence[MCQItem], parser:str|None=None) -> list[dict]:
-    """Per item: the model's greedy reply to `mcq_prompt` (a yes/no item: its question), read by `read_reply`;
-    nothing found = wrong. Each row names its parser."""
+def judge_reply(judge, item:MCQItem, reply:str) -> tuple[int|None, dict]:
+    """Ask `judge` (a `timepref.llm` backend) whether an open-ended `reply` matches `item`'s answer: `(0 or None,
+    row fields)`. An unreadable judgment counts as no match; a request that failed after all retries is marked for a
+    rerun."""
+    try: ok, score = judge.run(OPEN_QA_JUDGE_TASK, question=item.question, answer=item.options[0], pred=reply)
+    except ParseError as e: return None, {"judge_score": None, "judge_error": f"unreadable: {e.reason}"}
+    except LLMError as e: return None, {"judge_score": None, "judge_error": f"failed: {e.reason}"}
+    return (0 if ok else None), {"judge_score": score}
+
+def score_generate(responder:VideoResponder, items:Sequence[MCQItem], parser:str|None=None, judge=None) -> list[dict]:
+    """Per item: the model's greedy reply to `mcq_prompt` (a yes/no item: its question), read by `read_reply`, or
+    for an open-ended item by `judge` when one is given (`judge_reply`); nothing found = wrong. Each row names its
+    parser."""
     replies = responder(
         [Request(it.video, it.question if it.options == YES_NO else mcq_prompt(it), key=it.id) for it in items]
     )
     out = []
     for it, (reply, *_) in zip(items, replies):
         pred, name = read_reply(it, reply, parser)
+        extra = {}
+        if judge is not None and it.meta.get("open"): (pred, extra), name = judge_reply(judge, it, reply), "judge"
         out.append(
             {"id": it.id, "video": it.video, "category": it.category, "pred": -1 if pred is None else pred,
              "answer": it.answer, "correct": pred == it.answer,
              "chance": 0.0 if it.meta.get("open") else 1 / len(it.options), "reply": reply,
-             "scorer": "generate", "parser": name}
+             "scorer": "generate", "parser": name, **extra}
         )
     return out
 
@@ -135,8 +150,9 @@ def metrics(bench:str, items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
 
 # %% ../nbs/52_eval.ipynb #c18bba60
 def make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, progress:bool=False,
-                parser:str|None=None):
-    "A function that scores a list of items with the model in `model_dir`, loaded once (`parser`: for generation)."
+                parser:str|None=None, judge=None):
+    """A function that scores a list of items with the model in `model_dir`, loaded once (`parser`, `judge`: for
+    generation)."""
     from timepref.models import load_video_llm
     if scorer == "loglik":
         model, proc = load_video_llm(model_dir)
@@ -144,7 +160,7 @@ def make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, p
         return lambda items: score_loglik(model, col, items, batch_size, progress)
     gen = GenConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     responder = VideoResponder.load(model_dir, n_frames=n_frames, gen=gen)
-    return lambda items: score_generate(responder, items, parser)
+    return lambda items: score_generate(responder, items, parser, judge)
 
 # %% ../nbs/52_eval.ipynb #23df7fbf
 def _timewar_parts(bench, videos, shuffled, shuffled_videos):
@@ -168,26 +184,53 @@ def benchmark_parts(bench:str, data, videos=None, shuffled=None, shuffled_videos
     return {part: (f, vids, load(part, f, vids)[:limit]) for part, (f, vids) in files.items()}
 
 # %% ../nbs/52_eval.ipynb #affff75d
-def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_frames:int=N_FRAMES, limit:int|None=None, shuffled=None,
-             shuffled_videos=None, batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None,
-             parser:str|None=None) -> dict:
-    "Score the model in `model_dir` on benchmark `bench` (file `data`, videos in `videos`); returns (and writes to `out`) the result."
+def _judge_counts(rows:Sequence[dict]) -> dict:
+    "How the judge did on a part's open-ended rows: judged, unreadable, failed (by reason), mean score."
+    rows = [r for r in rows if r.get("parser") == "judge"]
+    errs = Counter(r["judge_error"] for r in rows if r.get("judge_error"))
+    scores = [r["judge_score"] for r in rows if r.get("judge_score") is not None]
+    mean = float(np.mean(scores)) if scores else float("nan")
+    return {"judged": len(scores), "errors": dict(errs), "mean_score": mean}
+
+def evaluate(model_dir, bench:str, data, videos=None, scorer:str="loglik", n_frames:int=N_FRAMES, limit:int|None=None,
+             shuffled=None, shuffled_videos=None, batch_size:int=8, max_new_tokens:int=16, seed:int=0, out=None,
+             parser:str|None=None,
+             judge:str|None=None) -> dict:   # open-ended items: a `timepref.llm` backend (`rules`, `openai:MODEL`, ...)
+    """Score the model in `model_dir` on benchmark `bench` (file `data`, videos in `videos`); returns (and writes to
+    `out`) the result. With `judge`, its replies are cached beside `out`; requests that failed after all retries are
+    counted in `items_failed`, and a rerun asks only those again."""
     if scorer not in ("loglik", "generate"): raise ValueError(f"scorer must be loglik or generate, got {scorer!r}")
     if limit is not None and limit < 1: raise ValueError(f"limit must be a positive number of items, got {limit}")
     if parser is not None and parser not in PARSERS:
         raise ValueError(f"unknown parser {parser!r}; known: {', '.join(PARSERS)}")
+    if judge is not None and scorer != "generate":
+        raise ValueError("judge: it reads generated replies; use scorer generate")
+    llm = None
+    if judge is not None:
+        from timepref.llm import make_llm
+        llm = make_llm(judge, cache=Path(out).with_suffix(".judge.sqlite") if out else None)
     res = {"model": str(model_dir), "benchmark": bench, "scorer": scorer, "n_frames": n_frames, "seed": seed,
-           **({"parser": parser or "the benchmark's"} if scorer == "generate" else {}), "parts": {}}
+           **({"parser": parser or "the benchmark's"} if scorer == "generate" else {}),
+           **({"judge": judge} if judge else {}), "parts": {}}
     score = None
     for part, (f, vids, items) in benchmark_parts(bench, data, videos, shuffled, shuffled_videos, limit).items():
         ok, skipped = readable(items)
         if not ok: raise ValueError(f"{f}: none of the {len(items)} items has a readable video (videos: {vids})")
-        score = score or make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, parser=parser)
+        score = score or make_scorer(scorer, model_dir, n_frames, batch_size, max_new_tokens, seed, parser=parser,
+                                     judge=llm)
         rows = score(ok)
         res["parts"][part] = {"data": str(f), "data_sha256": file_sha256(f), "videos": str(vids), "items": len(items),
-                              "scored": len(ok), "skipped": dict(skipped), **metrics(bench, ok, rows), "rows": rows}
+                              "scored": len(ok), "skipped": dict(skipped), **metrics(bench, ok, rows),
+                              **({"judge": _judge_counts(rows)} if llm else {}), "rows": rows}
     if shuffled:
         a, b = (res["parts"][k]["accuracy"]["accuracy"] for k in ("normal", "shuffled"))
         res["timewar"] = {"normal": a, "shuffled": b, "drop": a - b}
+    if llm:
+        failed = Counter()
+        for p in res["parts"].values():
+            for e, n in p["judge"]["errors"].items():
+                if e.startswith("failed: "): failed[e.removeprefix("failed: ")] += n
+        res |= {"items_failed": sum(failed.values()), "failed": dict(failed),
+                "items": sum(p["judge"]["judged"] for p in res["parts"].values())}
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(res, indent=1))
     return res
