@@ -6,10 +6,11 @@ of two scenes came first."""
 # %% ../nbs/13_base.ipynb #f7dc421b
 from __future__ import annotations
 import fcntl, json, os, random, shutil, tempfile, time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 from typing import Sequence
 import datasets, numpy as np, torch
+from tqdm.auto import tqdm
 from transformers.trainer_callback import PrinterCallback
 from trl import SFTConfig, SFTTrainer
 from .prompts import (DESCRIBE, DESCRIBE_CLIP, FIRST, LAST, STATEMENTS, describe_answer, neighbour_questions,
@@ -23,8 +24,9 @@ from .world import WorldConfig, load_world, make_world
 
 # %% auto #0
 __all__ = ['KINDS', 'TUTORIAL_WORLD', 'TUTORIAL_BASE', 'clip_rows', 'statement_qa', 'world_sft_rows', 'order_items',
-           'sequence_items', 'order_benchmark', 'BaseConfig', 'world_sft_dataset', 'train_base_model', 'by_kind',
-           'evaluate_order', 'plot_base', 'cache_dir', 'tutorial_model']
+           'sequence_items', 'order_benchmark', 'copy_batch', 'list_example', 'pretrain_lm', 'BaseConfig',
+           'world_sft_dataset', 'train_base_model', 'by_kind', 'evaluate_order', 'plot_base', 'cache_dir',
+           'tutorial_model']
 
 # %% ../nbs/13_base.ipynb #4f5b7816
 def _pair(n:int, rng:random.Random) -> tuple[int, int, bool]:
@@ -110,6 +112,87 @@ def order_benchmark(recs:Sequence[VideoRecord], n_per_video:int=4, seed:int=0, s
         for it in f(r, n_per_video, seed)
     ]
 
+# %% ../nbs/13_base.ipynb #74058cbc
+def copy_batch(tok, rng:random.Random, n:int, low:int=300) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`n` strings of 8-24 random tokens (ids from `low` up: word pieces), each after 0-8 others and said twice:
+    `(input_ids, attention_mask, labels)`, the labels on the repeat after its first token only."""
+    top, ids, labs = len(tok) - 10, [], []
+    for _ in range(n):
+        k = rng.randint(8, 24); x = [rng.randrange(low, top) for _ in range(k)]
+        pre = [rng.randrange(low, top) for _ in range(rng.randint(0, 8))]
+        ids.append(pre + x + x); labs.append([-100] * (len(pre) + k + 1) + x[1:])
+    return _padded(ids, labs, tok.pad_token_id)
+
+def _padded(ids:list[list[int]], labs:list[list[int]], pad:int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Right-padded `(input_ids, attention_mask, labels)` of token lists."
+    L = max(map(len, ids))
+    return (torch.tensor([x + [pad] * (L - len(x)) for x in ids]),
+            torch.tensor([[1] * len(x) + [0] * (L - len(x)) for x in ids]),
+            torch.tensor([y + [-100] * (L - len(y)) for y in labs]))
+
+# %% ../nbs/13_base.ipynb #2a432336
+def _scene_list(lst:Sequence[str]) -> str:
+    "Captions as a numbered list under a heading."
+    return "Scenes in order:\n" + "\n".join(f"{i + 1}. {c}" for i, c in enumerate(lst))
+
+def list_example(pool:Sequence[Sequence[str]], rng:random.Random) -> tuple[str, str]:
+    """One `(prompt, answer)` about 2-6 consecutive scene captions of a video of `pool` written as a numbered list:
+    right after / right before, earlier / later, a yes/no order statement, or does a scene (maybe another
+    video's) happen."""
+    caps = rng.choice([c for c in pool if len(c) >= 2])
+    k = min(len(caps), rng.randint(2, 6)); s = rng.randrange(len(caps) - k + 1)
+    lst = caps[s:s + k]; kind = rng.choice(["after", "before", "order", "statement", "happen"])
+    if kind in ("after", "before"): q, a = neighbour_questions(lst, rng)[kind == "before"]
+    elif kind == "order":
+        i, j = sorted(rng.sample(range(len(lst)), 2)); which = rng.choice(["earlier", "later"])
+        x, y = (lst[j], lst[i]) if rng.random() < .5 else (lst[i], lst[j])
+        q, a = order_question(x, y, which), lst[i] if which == "earlier" else lst[j]
+    elif kind == "statement":
+        i, j = sorted(rng.sample(range(len(lst)), 2)); ai, rel, bi, true = rng.choice(STATEMENTS)
+        q, a = order_statement((lst[i], lst[j])[ai], rel, (lst[i], lst[j])[bi]), "yes" if true else "no"
+    else:
+        x, a = (rng.choice(lst), "yes") if rng.random() < .5 else (_absent(pool, lst, rng), "no")
+        q = f"Does {clause(x)} happen in the video? Answer yes or no."
+    return _scene_list(lst) + "\n" + q, a
+
+def _absent(pool:Sequence[Sequence[str]], lst:Sequence[str], rng:random.Random, tries:int=100) -> str:
+    "A caption of `pool` that is not in `lst`."
+    for _ in range(tries):
+        if (x := rng.choice(rng.choice(pool))) not in lst: return x
+    raise ValueError(f"no caption outside {list(lst)} in the pool: the world has too few distinct scenes")
+
+# %% ../nbs/13_base.ipynb #8db6064c
+def pretrain_lm(model, processor, pool:Sequence[Sequence[str]], cfg:BaseConfig, progress:bool=False) -> dict:
+    """Text-only pretraining of `model`'s language model, in place: `cfg.copy_steps` copy steps at `cfg.pretrain_lr`,
+    then `cfg.list_steps` list steps on the caption lists `pool` (warm-up, cosine decay; `cfg.copy_share` of them copy
+    steps again). Returns the mean loss per 50 steps of each phase and the seconds taken."""
+    from transformers import get_cosine_schedule_with_warmup
+    tok, end = processor.tokenizer, processor.tokenizer.eos_token
+    def encode(pairs):
+        ids, labs = [], []
+        for q, a in pairs:
+            p = processor.apply_chat_template([{"role": "user", "content": [{"type": "text", "text": q}]}],
+                                              add_generation_prompt=True, tokenize=False)
+            pi, ai = tok(p, add_special_tokens=False)["input_ids"], tok(a + end, add_special_tokens=False)["input_ids"]
+            ids.append(pi + ai); labs.append([-100] * len(pi) + ai)
+        return _padded(ids, labs, tok.pad_token_id)
+    torch.manual_seed(cfg.seed); copy_rng, rng = random.Random(f"copy-{cfg.seed}"), random.Random(f"lists-{cfg.seed}")
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.pretrain_lr, weight_decay=0.0)
+    model.train(); losses, t = {"copy": [], "lists": []}, time.perf_counter()
+    steps = [("copy", True)] * cfg.copy_steps + [("lists", None)] * cfg.list_steps
+    for n, (phase, copy) in enumerate(tqdm(steps, desc="base model: text pretraining", disable=not progress)):
+        if n == cfg.copy_steps:                                   # copying ran at a constant rate; the lists warm up
+            decay = get_cosine_schedule_with_warmup(opt, min(100, cfg.list_steps // 10), cfg.list_steps)
+        if copy is None: copy = rng.random() < cfg.copy_share
+        batch = copy_batch(tok, copy_rng, cfg.pretrain_batch) if copy else encode(
+            [list_example(pool, rng) for _ in range(cfg.pretrain_batch)])
+        loss = model(input_ids=batch[0], attention_mask=batch[1], labels=batch[2]).loss
+        loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); opt.zero_grad()
+        if phase == "lists": decay.step()
+        losses[phase].append(loss.item())
+    per50 = {k: [round(float(np.mean(v[s:s + 50])), 4) for s in range(0, len(v), 50)] for k, v in losses.items()}
+    return {"loss_per_50_steps": per50, "seconds": round(time.perf_counter() - t, 1)}
+
 # %% ../nbs/13_base.ipynb #30a3b8fa
 @dataclass
 class BaseConfig:
@@ -125,6 +208,11 @@ class BaseConfig:
     n_neighbour: int = 0        # right-after + right-before question pairs per training video (TimeWar's forms)
     n_statements: int = 0       # yes/no order statements per training video (the probe's wording)
     clip_captions: bool = True  # add one caption example per scene, on frames inside it
+    copy_steps: int = 0           # text-only copy steps before SFT (`pretrain_lm`; 0: none)
+    list_steps: int = 0           # then text-only steps of questions on written scene lists (0: none)
+    copy_share: float = 0.25      # share of the list steps that are copy steps again
+    pretrain_lr: float = 1e-3     # the text pretraining's learning rate
+    pretrain_batch: int = 32      # examples per text pretraining step
     seed: int = 0                 # model initialisation, data order and the questions drawn
     log_every: int = 50         # steps between loss records
 
@@ -154,8 +242,10 @@ def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow
     """SFT a fresh tiny video LLM (`cfg.arch`, `cfg.size`) on the world in folder `world` (and the `extra` rows);
     save it to `out`; return a report."""
     cfg, out = cfg or BaseConfig(), Path(out)
-    ds = world_sft_dataset(load_world(world), cfg, extra)
+    recs = load_world(world); ds = world_sft_dataset(recs, cfg, extra)
     model, proc = build_tiny(cfg.arch, cfg.size, seed=cfg.seed)
+    pool = [[s.caption for s in r.scenes] for r in recs if r.meta.get("split") == "train" and len(r.scenes) >= 2]
+    pre = pretrain_lm(model, proc, pool, cfg, progress) if cfg.copy_steps or cfg.list_steps else None
     col = VideoSFTCollator(proc, FrameLoader(n_frames=cfg.n_frames))
     with tempfile.TemporaryDirectory() as tmpd:
         bar = [StepProgress(f"base model: SFT of the {cfg.size} {cfg.arch}")] if progress else []
@@ -167,7 +257,7 @@ def train_base_model(world, out, cfg:BaseConfig|None=None, extra:Sequence[SFTRow
     model.save_pretrained(out); proc.save_pretrained(out)
     rep = {"config": asdict(cfg), "params": n_params(model), "train_rows": len(ds), "extra_rows": len(extra),
            "train_seconds": round(secs, 1), "seconds_per_step": round(secs / max(1, trainer.state.global_step), 3),
-           "decodes": col.frames.decodes,
+           "decodes": col.frames.decodes, "pretrain": pre,
            "loss": [(h["step"], round(h["loss"], 4)) for h in trainer.state.log_history if "loss" in h]}
     (out/"base_report.json").write_text(json.dumps(rep, indent=1))
     return rep
