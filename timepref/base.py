@@ -13,8 +13,8 @@ import datasets, numpy as np, torch
 from tqdm.auto import tqdm
 from transformers.trainer_callback import PrinterCallback
 from trl import SFTConfig, SFTTrainer
-from .prompts import (DESCRIBE, DESCRIBE_CLIP, FIRST, LAST, STATEMENTS, describe_answer, neighbour_questions,
-                              order_question, order_statement)
+from .prompts import (DESCRIBE, DESCRIBE_CLIP, FIRST, LAST, STATEMENTS, clause, describe_answer,
+                              neighbour_questions, order_question, order_statement)
 from .scoring import accuracy, score_items
 from .perturb import shuffled
 from .collate import FrameLoader, StepProgress, VideoCollator, VideoSFTCollator, trl_row, video_trl_config
