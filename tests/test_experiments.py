@@ -59,3 +59,13 @@ def test_e2e_unknown_model_size_or_architecture_fails_before_anything_runs(tmp_p
         r = run_cli("e2e", "--out", tmp_path / "x", flag, value, check=False)
         assert r.returncode != 0 and r.stderr.strip().endswith(says), r.stderr
         assert r.stderr.count("\n") == 1 and not (tmp_path / "x").exists()
+
+def test_base_key_stays_as_before_without_text_pretraining():
+    from pathlib import Path
+    from timepref.experiments import E2EConfig, base_key
+    plain = base_key(E2EConfig(), Path("world-abc"))
+    assert plain == {"world": "world-abc", "suite_forms": True, "config": {
+        "size": "mini", "n_frames": 8, "steps": 1500, "batch_size": 16, "lr": 1e-3, "warmup_steps": 50, "n_order": 12,
+        "n_neighbour": 1, "n_statements": 4, "clip_captions": True, "seed": 0, "log_every": 50}}   # older stores' key
+    pre = base_key(E2EConfig(pretrain_steps=1500), Path("world-abc"))["config"]
+    assert (pre["copy_steps"], pre["list_steps"]) == (1500, 1500) and pre != plain["config"]

@@ -216,6 +216,17 @@ class BaseConfig:
     seed: int = 0                 # model initialisation, data order and the questions drawn
     log_every: int = 50         # steps between loss records
 
+    def __post_init__(self):
+        for k in ("copy_steps", "list_steps", "pretrain_batch"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < (k == "pretrain_batch"):
+                raise ValueError(f"{k}: a whole number >= {int(k == 'pretrain_batch')}, got {v!r}")
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not num(self.copy_share) or not 0 <= self.copy_share <= 1:
+            raise ValueError(f"copy_share: a share from 0 to 1, got {self.copy_share!r}")
+        if not num(self.pretrain_lr) or not 0 < self.pretrain_lr < 1:
+            raise ValueError(f"pretrain_lr: a learning rate above 0 and below 1, got {self.pretrain_lr!r}")
+
 # %% ../nbs/13_base.ipynb #9e90baca
 def world_sft_dataset(recs:Sequence[VideoRecord], cfg:BaseConfig, extra:Sequence[SFTRow]=()) -> datasets.Dataset:
     "TRL rows of the SFT examples of every `train` video, and the `extra` rows."

@@ -41,7 +41,7 @@ from .collate import N_FRAMES, read_trl_jsonl
 __all__ = ['TPO_MIXES', 'TPO_SIZES', 'ARMS', 'E2E_ARMS', 'THREADED', 'DATA', 'DATA_NEEDS', 'SCORES', 'CLAIMS', 'REPORT_SCORES',
            'TABLE1_PAPER', 'TABLE2_PAPER', 'TABLE3_PAPER', 'TW_SCORES', 'TABLE5_PAPER', 'TABLE5_ARMS', 'VINO_SCORES',
            'TABLE6_PAPER', 'TABLE6_TEMPCOMPASS', 'TABLE6_ARMS', 'PROBE_SCORES', 'FIG5_PAPER', 'FIG4_PAPER', 'Arm',
-           'E2EConfig', 'file_lock', 'Store', 'suite_in', 'shared', 'base_scores_dir', 'data_for', 'Data',
+           'E2EConfig', 'file_lock', 'Store', 'suite_in', 'base_key', 'shared', 'base_scores_dir', 'data_for', 'Data',
            'score_model', 'arm_of', 'arm_overrides', 'train_arm', 'run_arm', 'run_e2e', 'e2e_table', 'Claim',
            'row_units', 'e2e_claims', 'plot_e2e', 'interval', 'resolvable', 'report_md', 'write_report',
            'timewarp_data', 'timewarp_table1', 'timewarp_table2', 'timewarp_table3', 'paper_beside_ours',
@@ -91,6 +91,7 @@ class E2EConfig:
     n_videos: int = 400                 # world size; about 10 % are the held-out `test` split
     world_seed: int = 0           # the training world's seed
     base_steps: int = 1500              # SFT steps of the base model (`BaseConfig`, 8 frames, batch 16)
+    pretrain_steps: int = 0             # before them, this many text copy steps and as many list steps (`pretrain_lm`)
     n_frames: int = N_FRAMES            # frames per video for data, training and evaluation
     arms: tuple = E2E_ARMS              # which arms to run (of `ARMS`)
     seeds: tuple = (0, 1, 2)            # data and training seeds; every arm runs once per seed
@@ -141,7 +142,7 @@ class E2EConfig:
         forms = dict(n_neighbour=1, n_statements=4) if self.suite_forms else {}
         return BaseConfig(
             size=self.size, arch=self.arch, steps=self.base_steps, n_frames=self.n_frames, batch_size=16,
-            seed=self.world_seed, **forms)
+            seed=self.world_seed, copy_steps=self.pretrain_steps, list_steps=self.pretrain_steps, **forms)
 
 # %% ../nbs/60_experiments.ipynb #0e900819
 @contextmanager
@@ -205,6 +206,15 @@ def suite_in(cfg:E2EConfig, store:Store, progress:bool=False) -> Path:
     return store.once("suite", asdict(cfg.suite), lambda p: build_suite(p, cfg.suite, progress=progress), "suite.json")
 
 # %% ../nbs/60_experiments.ipynb #adc15c29
+def base_key(cfg:E2EConfig, world:Path) -> dict:
+    """What the store names the base model of `cfg` trained on `world` by: its `BaseConfig`, less the fields at
+    their defaults that came after the first stores (older stores still serve)."""
+    bc = asdict(cfg.base())
+    if bc["arch"] == "qwen2vl": del bc["arch"]        # named as before there was a choice of architecture
+    if not (bc["copy_steps"] or bc["list_steps"]):    # and as before there was text pretraining
+        for k in ("copy_steps", "list_steps", "copy_share", "pretrain_lr", "pretrain_batch"): del bc[k]
+    return {"world": world.name, "config": bc, "suite_forms": cfg.suite_forms}
+
 def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path|None, Path|str, Path]:
     """The world, base model and held-out suite of `cfg` in `store`, each made once for its content. With `cfg.model`
     the base model is that one (its name, as given); with `cfg.videos` as well, no world is made (`None`)."""
@@ -212,10 +222,8 @@ def shared(cfg:E2EConfig, store:Store, progress:bool=False) -> tuple[Path|None, 
     if cfg.model is None or cfg.videos is None:
         wc = WorldConfig(n_videos=cfg.n_videos, seed=cfg.world_seed)
         world = store.once("world", asdict(wc), lambda p: make_world(p, wc, progress=progress), "world.json")
-    bc = asdict(cfg.base())
-    if bc["arch"] == "qwen2vl": del bc["arch"]        # named as before there was a choice: older stores still serve
     base = cfg.model or store.once(
-        "base", {"world": world.name, "config": bc, "suite_forms": cfg.suite_forms},
+        "base", base_key(cfg, world),
         lambda p: train_base_model(world, p, cfg.base(), _extra(cfg, world, p, progress), progress=progress),
         "base_report.json")
     return world, base, suite_in(cfg, store, progress)
