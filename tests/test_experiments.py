@@ -5,7 +5,7 @@ from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 ARMS = ["timewarp-explicit", "timewarp-kto"]
-SMALL = {"n_videos": 40, "base_steps": 20, "seeds": [0], "limit": 8, "batch_size": 8}
+SMALL = {"n_videos": 40, "base_steps": 20, "pretrain_steps": 10, "seeds": [0], "limit": 8, "batch_size": 8}
 SUITE = {"n_videos": 16, "probe_videos": 4}                       # a toy held-out suite (the default has 780 videos)
 SUITE_ARGS = ["--suite-n-videos", SUITE["n_videos"], "--suite-probe-videos", SUITE["probe_videos"]]
 
@@ -63,7 +63,7 @@ def test_e2e_unknown_model_size_or_architecture_fails_before_anything_runs(tmp_p
 def test_base_key_stays_as_before_without_text_pretraining():
     from pathlib import Path
     from timepref.experiments import E2EConfig, base_key
-    plain = base_key(E2EConfig(), Path("world-abc"))
+    plain = base_key(E2EConfig(pretrain_steps=0), Path("world-abc"))
     assert plain == {"world": "world-abc", "suite_forms": True, "config": {
         "size": "mini", "n_frames": 8, "steps": 1500, "batch_size": 16, "lr": 1e-3, "warmup_steps": 50, "n_order": 12,
         "n_neighbour": 1, "n_statements": 4, "clip_captions": True, "seed": 0, "log_every": 50}}   # older stores' key

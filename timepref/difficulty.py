@@ -17,20 +17,25 @@ from .models import load_video_llm
 from .perturb import apply_order, shuffled
 
 # %% auto #0
-__all__ = ['chance_scores', 'block_shuffle', 'pair_clips', 'score_pairs', 'summarise', 'difficulty', 'plot_difficulty']
+__all__ = ['text_ok', 'video_ok', 'chance_scores', 'block_shuffle', 'pair_clips', 'score_pairs', 'summarise', 'difficulty',
+           'plot_difficulty']
 
 # %% ../nbs/36_difficulty.ipynb #7c2d9721
-def _text_ok(s00, s10, s01, s11) -> bool: return s00 > s10 and s11 > s01
+def text_ok(s00, s10, s01, s11) -> bool:
+    "Text score of one pair: on each video its own caption (answer) scores higher. `sCV`: caption C on video V."
+    return s00 > s10 and s11 > s01
 
 # %% ../nbs/36_difficulty.ipynb #0b632362
-def _video_ok(s00, s10, s01, s11) -> bool: return s00 > s01 and s11 > s10
+def video_ok(s00, s10, s01, s11) -> bool:
+    "Video score of one pair: each caption (answer) scores higher on its own video."
+    return s00 > s01 and s11 > s10
 
 # %% ../nbs/36_difficulty.ipynb #c3e3cd50
 def chance_scores() -> dict[str, float]:
     """Chance as defined in `timepref.stats` (option scores independent random draws): here one 2×2 matrix of scores
     serves both the text and the video score, so chance is the share of the 24 orderings of its four scores that pass."""
     perms = list(itertools.permutations(range(4)))
-    t = [_text_ok(*p) for p in perms]; v = [_video_ok(*p) for p in perms]
+    t = [text_ok(*p) for p in perms]; v = [video_ok(*p) for p in perms]
     return {"text": sum(t) / 24, "video": sum(v) / 24, "group": sum(a and b for a, b in zip(t, v)) / 24}
 
 # %% ../nbs/36_difficulty.ipynb #868de479
@@ -64,7 +69,7 @@ def score_pairs(model, col:VideoCollator, pairs:Sequence[PrefPair], per_token:bo
         s1 = option_logps(model, col, items, clips=[c[1] for c in clips], per_token=per_token)   # on v1
         for p, (_, _, how), a, b in zip(chunk, clips, s0.tolist(), s1.tolist()):
             s = (a[0], a[1], b[0], b[1])   # s00, s10, s01, s11
-            t, v = _text_ok(*s), _video_ok(*s)
+            t, v = text_ok(*s), video_ok(*s)
             out.append({"id": p.id, "method": p.method, "perturbation": p.perturbation, "second_video": how,
                         "scores": [round(x, 4) for x in s], "text": t, "video": v, "group": t and v})
     return out

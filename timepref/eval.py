@@ -19,6 +19,7 @@ from .records import MCQItem, file_sha256
 from .respond import GenConfig, Request, VideoResponder
 from .scoring import accuracy, score_items
 from .stats import chance_at_least
+from .difficulty import chance_scores, text_ok, video_ok
 from .video import VideoReadError, video_meta
 
 # %% auto #0
@@ -104,18 +105,27 @@ def score_generate(responder:VideoResponder, items:Sequence[MCQItem], parser:str
 
 # %% ../nbs/52_eval.ipynb #7434fc9c
 def pair_hits(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict[str, dict]:
-    "Per Vinoground pair (`group`) with both text items scored: `text` = both right; with both video items, `video` too."
-    ok = {r["id"]: r["correct"] for r in rows}
+    """Per Vinoground pair (`group`) with both text items scored: `text` = both right; with both video items, `video`
+    too; with the text items' option log-likelihoods (`logps`), `video_lik`: each caption likelier on its own video."""
+    got = {r["id"]: r for r in rows}
     by = defaultdict(lambda: defaultdict(list))
     for it in items:
-        if it.id in ok: by[it.group][it.meta.get("task", "text")].append(ok[it.id])
-    return {g: {"text": all(t["text"]), **({"video": all(t["video"])} if len(t["video"]) == 2 else {})}
-            for g, t in by.items() if len(t["text"]) == 2}
+        if it.id in got: by[it.group][it.meta.get("task", "text")].append((it, got[it.id]))
+    out = {}
+    for g, t in by.items():
+        if len(t["text"]) != 2: continue
+        h = out[g] = {"text": all(r["correct"] for _, r in t["text"])}
+        if len(t["video"]) == 2: h["video"] = all(r["correct"] for _, r in t["video"])
+        s = {it.answer: r.get("logps") for it, r in t["text"]}         # answer 0: the pos video's item, 1: the neg's
+        if set(s) == {0, 1} and all(v is not None and len(v) == 2 for v in s.values()):
+            h["video_lik"] = video_ok(s[0][0], s[0][1], s[1][0], s[1][1])    # s(c, v): caption c on video v
+    return out
 
 # %% ../nbs/52_eval.ipynb #34ef1de2
 def pair_scores(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
     """Vinoground: per pair (`group`), text = both text items right, video = both video items right, group = all four.
-    Chance as defined in `timepref.stats`: two separate two-option questions per task (1/4), four for the group (1/16)."""
+    Chance as defined in `timepref.stats`: two separate two-option questions per task (1/4), four for the group (1/16).
+    With option log-likelihoods, also `video_lik` and `group_lik` (chance 1/4 and 1/6, `chance_scores`)."""
     hits = list(pair_hits(items, rows).values())
     out = {"pairs": len(hits), "text": float(np.mean([h["text"] for h in hits])) if hits else float("nan"),
            "text_chance": chance_at_least(2, 2, 0.5)}
@@ -123,6 +133,11 @@ def pair_scores(items:Sequence[MCQItem], rows:Sequence[dict]) -> dict:
         out |= {"video": float(np.mean([h["video"] for h in hits])),
                 "group": float(np.mean([h["text"] and h["video"] for h in hits])),
                 "video_chance": chance_at_least(2, 2, 0.5), "group_chance": chance_at_least(4, 4, 0.5)}
+    if hits and all("video_lik" in h for h in hits):
+        c = chance_scores()
+        out |= {"video_lik": float(np.mean([h["video_lik"] for h in hits])),
+                "group_lik": float(np.mean([h["text"] and h["video_lik"] for h in hits])),
+                "video_lik_chance": c["video"], "group_lik_chance": c["group"]}
     return out
 
 # %% ../nbs/52_eval.ipynb #db8cb663

@@ -91,7 +91,8 @@ class E2EConfig:
     n_videos: int = 400                 # world size; about 10 % are the held-out `test` split
     world_seed: int = 0           # the training world's seed
     base_steps: int = 1500              # SFT steps of the base model (`BaseConfig`, 8 frames, batch 16)
-    pretrain_steps: int = 0             # before them, this many text copy steps and as many list steps (`pretrain_lm`)
+    pretrain_steps: int = 1500          # text pretraining before them: this many copy steps, then as many list steps
+                                        # (0: none; `pretrain_lm`): without it the base is at chance on TimeWar
     n_frames: int = N_FRAMES            # frames per video for data, training and evaluation
     arms: tuple = E2E_ARMS              # which arms to run (of `ARMS`)
     seeds: tuple = (0, 1, 2)            # data and training seeds; every arm runs once per seed
@@ -325,6 +326,8 @@ DATA_NEEDS = {"kto": ("explicit",), "combined": ("hound", "explicit", "implicit"
 SCORES = {"timewar": "TimeWar accuracy, normal videos", "timewar_shuffled": "TimeWar accuracy, shuffled videos",
           "timewar_drop": "TimeWar normal − shuffled", "vino_text": "Vinoground text score",
           "vino_video": "Vinoground video score", "vino_group": "Vinoground group score",
+          "vino_video_lik": "Vinoground video score, by caption likelihood",
+          "vino_group_lik": "Vinoground group score, by caption likelihood",
           "probe": "probe statement accuracy", "probe_yes": "probe yes rate",
           **{f"probe_{c.replace(' ', '_')}": f"probe {c} (5 of 8)" for c in CATEGORIES},
           **{f"probe_{c.replace(' ', '_')}_{s}": f"probe {c} {s} (3 of 4)" for c in CATEGORIES for s in ("before", "after")}}
@@ -590,11 +593,12 @@ def resolvable(res:dict, scores:Sequence[str]) -> dict[str, float]:
     }
 
 # %% ../nbs/60_experiments.ipynb #5faaee3b
-REPORT_SCORES = ("timewar", "timewar_shuffled", "timewar_drop", "vino_text", "vino_video", "vino_group", "probe",
-                 "probe_yes", "probe_very_far")
+REPORT_SCORES = ("timewar", "timewar_shuffled", "timewar_drop", "vino_text", "vino_video", "vino_group",
+                 "vino_video_lik", "vino_group_lik", "probe", "probe_yes", "probe_very_far")
 
 def report_md(res:dict, scores:Sequence[str]=REPORT_SCORES) -> str:
     "The run as Markdown: the table of `e2e_table` in percent with chance and the resolvable difference, then the claims."
+    scores = [s for s in scores if s in res["before"]["scores"]]     # a run scored before a score existed lacks it
     tab, n, v = e2e_table(res, scores), res["before"]["n"], res["before"]["videos"]
     lines = [f"| arm | seeds | rows | train s / 100 rows | {' | '.join(SCORES[s] for s in scores)} |",
              "|---" * (len(scores) + 4) + "|"]

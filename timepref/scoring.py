@@ -67,7 +67,8 @@ def option_logps(model, col:VideoCollator,
 # %% ../nbs/12_scoring.ipynb #e00073f7
 def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=False, batch_size:int=8, progress:bool=False,
                 desc:str="scoring") -> list[dict]:
-    "Predict each item by option likelihood, `batch_size` items per forward pass; one result dict per item."
+    """Predict each item by option likelihood, `batch_size` items per forward pass; one result dict per item, with
+    each option's summed log-likelihood (`logps`): Vinoground's video score compares them across videos."""
     model.eval(); out = []
     groups = defaultdict(list)
     for it in items: groups[len(it.options)].append(it)
@@ -76,7 +77,8 @@ def score_items(model, col:VideoCollator, items:Sequence[MCQItem], reverse:bool=
         for it, lp in zip(chunk, option_logps(model, col, chunk, reverse)):
             pred = int(lp.argmax())
             out.append({"id": it.id, "video": it.video, "category": it.category, "pred": pred, "answer": it.answer,
-                        "correct": pred == it.answer, "chance": 1 / len(it.options)})
+                        "correct": pred == it.answer, "chance": 1 / len(it.options),
+                        "logps": [round(float(x), 6) for x in lp]})
     return out
 
 # %% ../nbs/12_scoring.ipynb #20eca1eb

@@ -16,6 +16,7 @@ from .probe import CATEGORIES, probe_items, probe_units
 from .prompts import describe_answer
 from .records import MCQItem, SFTRow, file_sha256, read_jsonl, write_jsonl
 from .stats import chance_at_least
+from .difficulty import chance_scores
 from .video import cut_video, iter_frames, write_mp4
 from .collate import N_FRAMES
 
@@ -165,6 +166,9 @@ def suite_units(items:dict[str, list[MCQItem]], rows:dict[str, list[dict]]) -> d
     hits = pair_hits(items["vinoground"], rows["vinoground"])
     for k in ("text", "video"): u[f"vino_{k}"] = {g: (float(h[k]), g) for g, h in hits.items() if k in h}
     u["vino_group"] = {g: (float(h["text"] and h["video"]), g) for g, h in hits.items() if "video" in h}
+    if any("video_lik" in h for h in hits.values()):                  # scored by option log-likelihood
+        u["vino_video_lik"] = {g: (float(h["video_lik"]), g) for g, h in hits.items() if "video_lik" in h}
+        u["vino_group_lik"] = {g: (float(h["text"] and h["video_lik"]), g) for g, h in hits.items() if "video_lik" in h}
     return u | probe_units(items["probe"], rows["probe"])
 
 # %% ../nbs/54_suite.ipynb #43b15a10
@@ -174,7 +178,8 @@ def suite_chance(items:dict[str, list[MCQItem]]) -> dict[str, float]:
     pair, group = chance_at_least(2, 2, .5), chance_at_least(4, 4, .5)
     cat, sub = chance_at_least(5, 8, .5), chance_at_least(3, 4, .5)      # the probe's criteria: 5 of 8, 3 of 4
     return {"timewar": tw, "timewar_shuffled": tw, "timewar_drop": 0.0, "vino_text": pair, "vino_video": pair,
-            "vino_group": group, "probe": 0.5, "probe_yes": 0.5,
+            "vino_group": group, "vino_video_lik": chance_scores()["video"], "vino_group_lik": chance_scores()["group"],
+            "probe": 0.5, "probe_yes": 0.5,
             **{f"probe_{c.replace(' ', '_')}": cat for c in CATEGORIES},
             **{f"probe_{c.replace(' ', '_')}_{s}": sub for c in CATEGORIES for s in ("before", "after")}}
 
