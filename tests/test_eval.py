@@ -10,7 +10,9 @@ def setup(world_and_model): return world_and_model
 
 def test_eval_world_suite(setup):
     d = setup
-    res = json.loads(run_cli("eval", "--model", d / "model", "--bench", "world", "--data", d / "world", "--n-frames", 4, "--out", d / "r.json").stdout)
+    done = run_cli("eval", "--model", d / "model", "--bench", "world", "--data", d / "world", "--n-frames", 4, "--out", d / "r.json")
+    res = json.loads(done.stdout)
+    assert "Loading weights" not in done.stderr, done.stderr[-300:]          # transformers' bar stays out of the command
     assert set(res) == {"timewar", "vinoground"} and set(res["timewar"]) == {"normal", "shuffled"}
     full = json.loads((d / "r.json").read_text())
     assert full["vinoground"]["parts"]["normal"]["vinoground"]["pairs"] > 0 and full["timewar"]["scorer"] == "loglik"

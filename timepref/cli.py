@@ -519,7 +519,10 @@ def _unfinished(res:dict) -> str:
 # %% ../nbs/90_cli.ipynb #0dcd9474
 def run(argv:list[str]|None=None) -> int:
     """The `timepref` console script: like `main`, but errors in the inputs become a one-line message and exit code 1,
-    and so does a run that left items undone because LLM requests failed (after printing its summary)."""
+    and so does a run that left items undone because LLM requests failed (after printing its summary). The bars are
+    the command's own: transformers' "Loading weights" / "Writing model shards" bars are turned off."""
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
     try: res = main(argv)
     except (ValueError, OSError, LLMError) as e:
         print(f"timepref: error: {e}", file=sys.stderr)
